@@ -76,3 +76,47 @@ def frame_to_matrix(df: pd.DataFrame, feature_names, path=None) -> FeatureMatrix
     return FeatureMatrix(X=X, y=df["condition"].astype(str).to_numpy(),
                          samples=df["sample"].astype(str).to_numpy(),
                          feature_names=list(feature_names), extra=extra)
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read a TSV/CSV/parquet table by its extension."""
+    path = str(path)
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    sep = "," if path.endswith((".csv", ".csv.gz")) else "\t"
+    return pd.read_csv(path, sep=sep)
+
+
+def table_to_matrix(path, sheet: pd.DataFrame) -> FeatureMatrix:
+    """A user-supplied samples x features table (first column `sample`), labelled from the sheet.
+
+    Samples are taken in sheet order; a sheet sample missing from the table, or a label column that
+    disagrees with the sheet, is an error (it would silently drop or mislabel a patient).
+    """
+    table = read_table(path)
+    if "sample" not in table.columns:
+        table = table.rename(columns={table.columns[0]: "sample"})
+    table["sample"] = table["sample"].astype(str)
+    if table["sample"].duplicated().any():
+        dup = table["sample"][table["sample"].duplicated()].iloc[0]
+        raise GenoganInputError("duplicate sample in feature table", path=path, sample=dup,
+                                fix="keep one row per sample")
+    missing = [s for s in sheet["sample"] if s not in set(table["sample"])]
+    if missing:
+        raise GenoganInputError("sample listed in the sheet is absent from the feature table",
+                                path=path, sample=missing[0], fix="add it or drop it from the sheet")
+    table = table.set_index("sample").loc[list(sheet["sample"])]
+    if "condition" in table.columns:
+        disagree = table["condition"].astype(str).to_numpy() != sheet["condition"].to_numpy()
+        if disagree.any():
+            raise GenoganInputError("condition in the table disagrees with the sample sheet",
+                                    path=path, sample=str(table.index[disagree][0]),
+                                    fix="drop the table's condition column or correct it")
+        table = table.drop(columns="condition")
+    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if non_numeric:
+        raise GenoganInputError(f"non-numeric feature column '{non_numeric[0]}'", path=path,
+                                fix="features must be numbers; move labels to the sample sheet")
+    df = pd.concat([sheet[["sample", "condition"]].reset_index(drop=True),
+                    table.reset_index(drop=True)], axis=1)
+    return frame_to_matrix(df, [str(c) for c in table.columns], path)

@@ -1,0 +1,39 @@
+# genogan: the two commands a newcomer needs (see README.md).
+#   make run    create the environment and run the demo workflow
+#   make test   create the environment and run the test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: env run test test-slow test-slurm lint dry-run clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,slurm]'
+	touch $@
+
+run: env
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+
+dry-run: env
+	$(BIN)/snakemake --profile profiles/local -n
+
+test: env
+	$(BIN)/pytest -n $(CORES) --dist loadgroup
+
+test-slow: env
+	$(BIN)/pytest -n $(CORES) --dist loadgroup -m slow
+
+test-slurm: env
+	$(BIN)/pytest -m slurm
+
+lint: env
+	$(BIN)/snakemake --lint
+	$(BIN)/ruff check src tests benchmarks workflow/scripts
+
+clean:
+	rm -rf results logs .snakemake resources/demo report.html

@@ -1,0 +1,26 @@
+# genogan: GAN-based augmentation of genomic data for disease classification.
+# Run: snakemake --profile profiles/local   (see README.md)
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The package in src/ holds all logic; make it importable without installation (conda/apptainer runs).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/align.smk"
+include: "workflow/rules/kmers.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,176 @@
+"""Feature preprocessing for GAN training, fitted on training data only and inverted on generation.
+
+Why: k-mer counts and frequencies are non-negative, skewed and (for frequencies) compositional. A
+generator with a tanh output cannot produce them directly, and a critic sees mostly scale differences
+if features are left raw. So features are transformed (log1p or centred log-ratio), standardised and
+scaled into the generator's output range; generated samples go through the exact inverse, then are
+clipped to stay non-negative and renormalised to sum to one when the training rows did.
+
+Everything fitted is kept in plain JSON (no pickles), so a model directory is safe to share.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from genogan.errors import GenoganInputError
+
+MODES = ("auto", "log1p", "clr", "none")
+FORMAT_VERSION = 1
+_COMPOSITIONAL_RTOL = 1e-6
+
+
+def is_compositional(X: np.ndarray) -> bool:
+    """True when every row is non-negative and sums to 1 (relative frequencies)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.size == 0 or (X < 0).any():
+        return False
+    return bool(np.allclose(X.sum(axis=1), 1.0, rtol=0.0, atol=_COMPOSITIONAL_RTOL * X.shape[1]))
+
+
+class FeaturePreprocessor:
+    """Transform -> standardise -> scale into [-1, 1] (times `1/(1+margin)`), and back.
+
+    Parameters
+    ----------
+    mode : "auto" picks "clr" for compositional rows, "log1p" for non-negative data, else "none".
+    margin : the largest training |z| of a feature maps to 1/(1+margin), so a tanh output can reach
+        slightly past the training range instead of needing infinite pre-activations.
+    scale_to_unit : False keeps plain z-scores (for a generator with a linear output).
+    """
+
+    def __init__(self, mode: str = "auto", margin: float = 0.05, scale_to_unit: bool = True):
+        if mode not in MODES:
+            raise GenoganInputError(f"unknown preprocessing mode '{mode}'",
+                                    fix=f"use one of: {', '.join(MODES)}")
+        self.mode, self.margin, self.scale_to_unit = mode, float(margin), bool(scale_to_unit)
+        self.fitted_ = False
+
+    # ---- fitting -----------------------------------------------------------------------------
+    def fit(self, X) -> FeaturePreprocessor:
+        X = _check_finite(X)
+        self.n_features_ = X.shape[1]
+        self.compositional_ = is_compositional(X)
+        self.nonnegative_ = (X.min(axis=0) >= 0)
+        self.mode_ = self._resolve_mode(X)
+        positive = X[X > 0]
+        # half the smallest positive value: the usual CLR pseudocount for zeros
+        self.pseudocount_ = float(positive.min() / 2) if positive.size else 1.0
+        self.row_total_ = float(X.sum(axis=1).mean())
+        T = self._forward(X)
+        self.mean_ = T.mean(axis=0)
+        std = T.std(axis=0)
+        self.std_ = np.where(std > 0, std, 1.0)  # zero-variance features map to 0 and back exactly
+        Z = (T - self.mean_) / self.std_
+        zmax = np.abs(Z).max(axis=0) * (1.0 + self.margin)
+        self.bound_ = np.where(zmax > 0, zmax, 1.0) if self.scale_to_unit else np.ones_like(zmax)
+        self.fitted_ = True
+        return self
+
+    def _resolve_mode(self, X) -> str:
+        if self.mode == "auto":
+            if self.compositional_:
+                return "clr"
+            return "log1p" if self.nonnegative_.all() else "none"
+        if self.mode in ("log1p", "clr") and not self.nonnegative_.all():
+            raise GenoganInputError(
+                f"preprocessing mode '{self.mode}' needs non-negative features, but some are "
+                "negative", fix="use mode 'none' (or 'auto') for signed features")
+        return self.mode
+
+    # ---- transforms ----------------------------------------------------------------------------
+    def _forward(self, X):
+        if self.mode_ == "log1p":
+            return np.log1p(X)
+        if self.mode_ == "clr":
+            L = np.log(X + self.pseudocount_)
+            return L - L.mean(axis=1, keepdims=True)
+        return X.copy()
+
+    def _backward(self, T):
+        if self.mode_ == "log1p":
+            return np.expm1(T)
+        if self.mode_ == "clr":
+            # log(x + p) = clr + g per row; pick g so the row total matches the training mean
+            E = np.exp(T - T.max(axis=1, keepdims=True))
+            scale = (self.row_total_ + self.n_features_ * self.pseudocount_) / E.sum(axis=1)
+            return E * scale[:, None] - self.pseudocount_
+        return T
+
+    def transform(self, X) -> np.ndarray:
+        """Input space -> the generator's space (float32, what the networks see)."""
+        self._check_fitted()
+        X = _check_finite(X, self.n_features_)
+        Z = (self._forward(X) - self.mean_) / self.std_
+        return (Z / self.bound_).astype(np.float32)
+
+    def inverse_transform(self, U) -> np.ndarray:
+        """Generator space -> input space, with the input's validity constraints restored."""
+        self._check_fitted()
+        U = np.asarray(U, dtype=np.float64)
+        X = self._backward(U * self.bound_ * self.std_ + self.mean_)
+        X = np.where(self.nonnegative_, np.maximum(X, 0.0), X)
+        if self.compositional_:
+            total = X.sum(axis=1, keepdims=True)
+            X = np.divide(X, total, out=np.full_like(X, 1.0 / X.shape[1]), where=total > 0)
+        return X
+
+    def fit_transform(self, X) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    # ---- JSON ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        self._check_fitted()
+        return {
+            "format_version": FORMAT_VERSION, "mode": self.mode, "mode_used": self.mode_,
+            "margin": self.margin, "scale_to_unit": self.scale_to_unit,
+            "n_features": self.n_features_, "compositional": self.compositional_,
+            "pseudocount": self.pseudocount_, "row_total": self.row_total_,
+            "nonnegative": self.nonnegative_.astype(int).tolist(),
+            "mean": self.mean_.tolist(), "std": self.std_.tolist(), "bound": self.bound_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeaturePreprocessor:
+        if d.get("format_version") != FORMAT_VERSION:
+            raise GenoganInputError(
+                f"preprocessing JSON has format_version {d.get('format_version')!r}, expected "
+                f"{FORMAT_VERSION}", fix="retrain the GAN with this genogan version")
+        self = cls(d["mode"], d["margin"], d["scale_to_unit"])
+        self.mode_, self.n_features_ = d["mode_used"], int(d["n_features"])
+        self.compositional_, self.pseudocount_ = bool(d["compositional"]), d["pseudocount"]
+        self.row_total_ = d["row_total"]
+        self.nonnegative_ = np.asarray(d["nonnegative"], dtype=bool)
+        for key in ("mean", "std", "bound"):
+            setattr(self, f"{key}_", np.asarray(d[key], dtype=np.float64))
+        self.fitted_ = True
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> FeaturePreprocessor:
+        return cls.from_dict(json.loads(text))
+
+    def _check_fitted(self):
+        if not self.fitted_:
+            raise RuntimeError("FeaturePreprocessor is not fitted; call fit(X) first")
+
+
+def _check_finite(X, n_features: int | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise GenoganInputError(f"expected a non-empty 2-D feature matrix, got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise GenoganInputError(
+            f"feature matrix has {X.shape[1]} features, the preprocessing was fitted on "
+            f"{n_features}", fix="use the same feature set as the training data")
+    if not np.isfinite(X).all():
+        row, col = np.argwhere(~np.isfinite(X))[0]
+        raise GenoganInputError(
+            f"feature matrix has NaN/inf values (first at row {row}, feature column {col})",
+            fix="impute or drop missing values before training")
+    return X

@@ -1,0 +1,195 @@
+"""Validation of the workflow config and the sample sheet.
+
+Everything here fails early with a `GenoganInputError` naming the file, the sample and the fix, so a
+user never waits for a cluster job to discover a typo. JSON-schema checks (types, ranges, unknown
+keys) come first, then semantic checks the schema cannot express (duplicates, files, classes).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import yaml
+
+from genogan.errors import GenoganInputError
+
+SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+INPUT_COLUMNS = ("fq1", "bam", "cram", "fasta")  # one input kind per sample; fq2 goes with fq1
+FILE_COLUMNS = ("fq1", "fq2", "bam", "cram", "fasta")
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+def load_schema(name: str) -> dict:
+    return yaml.safe_load((SCHEMA_DIR / name).read_text())
+
+
+def _fill_defaults(data: dict, schema: dict) -> None:
+    """Insert schema defaults for missing keys, recursing into nested objects."""
+    for key, sub in schema.get("properties", {}).items():
+        if key not in data and "default" in sub:
+            data[key] = copy.deepcopy(sub["default"])
+        if isinstance(data.get(key), dict) and sub.get("type") == "object":
+            _fill_defaults(data[key], sub)
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    if err.validator == "additionalProperties":
+        known = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(known))
+        return (f"unknown key(s) {extra} under '{where}'; valid keys: {', '.join(known)}")
+    return f"key '{where}': {err.message}"
+
+
+def validate_config(config: dict, path="config/config.yaml", schema: dict | None = None) -> dict:
+    """Validate `config` against the JSON schema (filling defaults in place) and return it."""
+    schema = schema or load_schema("config.schema.yaml")
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        raise GenoganInputError(f"invalid config: {_describe(errors[0])}", path=path,
+                                fix="correct the key (every key is explained in config/README.md)")
+    _fill_defaults(config, schema)
+    return config
+
+
+def read_sample_sheet(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise GenoganInputError("sample sheet not found", path=path,
+                                fix="set `samples:` in config/config.yaml to an existing TSV")
+    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    sheet.columns = [c.strip() for c in sheet.columns]
+    return sheet.apply(lambda col: col.str.strip())
+
+
+def _check_columns(sheet: pd.DataFrame, path) -> None:
+    schema = load_schema("samples.schema.yaml")
+    known = set(schema["properties"])
+    unknown = [c for c in sheet.columns if c not in known and not c.startswith("meta_")]
+    if unknown:
+        raise GenoganInputError(
+            f"unknown column(s) {unknown} in the sample sheet", path=path,
+            fix=f"use only {sorted(known)}, or prefix free metadata columns with 'meta_'")
+    for col in ("sample", "condition"):
+        if col not in sheet.columns:
+            raise GenoganInputError(f"the sample sheet has no '{col}' column", path=path,
+                                    fix="add 'sample' and 'condition' columns (tab-separated)")
+    if sheet.empty:
+        raise GenoganInputError("the sample sheet has no rows", path=path, fix="list your samples")
+
+
+def _check_ids(sheet: pd.DataFrame, path) -> None:
+    for sample in sheet["sample"]:
+        if not SAMPLE_ID.match(sample):
+            raise GenoganInputError(
+                "invalid sample id", path=path, sample=sample,
+                fix="use letters, digits, '.', '_' or '-', starting with a letter or digit")
+    dup = sheet["sample"][sheet["sample"].duplicated()]
+    if len(dup):
+        raise GenoganInputError("duplicate sample id", path=path, sample=dup.iloc[0],
+                                fix="give every row a unique `sample`")
+    empty = sheet[sheet["condition"] == ""]
+    if len(empty):
+        raise GenoganInputError("empty condition (class label)", path=path,
+                                sample=empty["sample"].iloc[0], fix="fill in `condition`")
+
+
+def input_kind(row: pd.Series, path=None, allow_none=False) -> str | None:
+    """The one input kind of a sheet row: 'fastq', 'bam', 'cram', 'fasta' (or None for tables)."""
+    kinds = [c for c in INPUT_COLUMNS if row.get(c, "")]
+    if row.get("fq2", "") and not row.get("fq1", ""):
+        raise GenoganInputError("fq2 given without fq1", path=path, sample=row["sample"],
+                                fix="put read 1 in `fq1` (single-end reads go in `fq1` only)")
+    if len(kinds) > 1:
+        raise GenoganInputError(f"more than one input kind ({', '.join(kinds)})", path=path,
+                                sample=row["sample"], fix="give exactly one of fq1(+fq2), bam, "
+                                "cram or fasta per sample")
+    if not kinds:
+        if allow_none:
+            return None
+        raise GenoganInputError("no input file", path=path, sample=row["sample"],
+                                fix="fill one of fq1(+fq2), bam, cram or fasta, or set "
+                                "`features_table` in the config")
+    return {"fq1": "fastq"}.get(kinds[0], kinds[0])
+
+
+def _check_files(sheet: pd.DataFrame, base_dir: Path) -> None:
+    for _, row in sheet.iterrows():
+        for col in FILE_COLUMNS:
+            value = row.get(col, "")
+            if not value:
+                continue
+            file = base_dir / value
+            if not file.is_file():
+                raise GenoganInputError(f"{col} file does not exist", path=file,
+                                        sample=row["sample"], fix="correct the path in the sheet "
+                                        "(relative paths are relative to the working directory)")
+            if not os.access(file, os.R_OK):
+                raise GenoganInputError(f"{col} file is not readable", path=file,
+                                        sample=row["sample"], fix="check its permissions")
+
+
+def check_classes(conditions: pd.Series, n_folds: int | None, path=None) -> None:
+    """At least two classes, each with at least `n_folds` samples (stratified CV needs them)."""
+    counts = conditions.value_counts()
+    if len(counts) < 2:
+        raise GenoganInputError(f"only one class ({counts.index[0]!r}) in `condition`", path=path,
+                                fix="a classifier needs at least two classes (e.g. case, control)")
+    if n_folds:
+        small = counts[counts < n_folds]
+        if len(small):
+            raise GenoganInputError(
+                f"class {small.index[0]!r} has {int(small.iloc[0])} samples, fewer than the "
+                f"{n_folds} cross-validation folds", path=path,
+                fix="add samples or lower `benchmark.folds` in the config")
+
+
+def load_sample_sheet(path, *, base_dir=".", check_files=True, n_folds=None,
+                      allow_no_input=False) -> pd.DataFrame:
+    """Read and validate the sample sheet; returns it indexed by sample with an `input_kind` column."""
+    sheet = read_sample_sheet(path)
+    _check_columns(sheet, path)
+    _check_ids(sheet, path)
+    sheet["input_kind"] = [input_kind(row, path, allow_no_input) for _, row in sheet.iterrows()]
+    if check_files:
+        _check_files(sheet, Path(base_dir))
+    check_classes(sheet["condition"], n_folds, path)
+    return sheet.set_index("sample", drop=False)
+
+
+def check_reference_needed(sheet: pd.DataFrame, config: dict, path=None) -> None:
+    needs = sheet[sheet["input_kind"].isin(["fastq", "bam", "cram"])]
+    ref = config.get("reference", "")
+    if len(needs) and not ref:
+        raise GenoganInputError("reads or alignments need a reference genome", path=path,
+                                sample=needs["sample"].iloc[0], fix="set `reference:` in the config")
+
+
+def register_cli(subparsers) -> None:
+    p = subparsers.add_parser("validate", help="check a config and its sample sheet",
+                              description="Validate config.yaml and the sample sheet it names; "
+                              "prints a summary or the first problem with its fix.")
+    p.add_argument("--config", default="config/config.yaml", help="config YAML (default: %(default)s)")
+    p.add_argument("--no-file-check", action="store_true",
+                   help="skip checking that input files exist (e.g. before the demo is simulated)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    config = yaml.safe_load(Path(args.config).read_text())
+    validate_config(config, args.config)
+    demo = config["demo"]["enabled"]
+    sheet = load_sample_sheet(config["samples"], check_files=not (demo or args.no_file_check),
+                              n_folds=config["benchmark"].get("folds"),
+                              allow_no_input=bool(config["features_table"]))
+    check_reference_needed(sheet, config, config["samples"])
+    counts = sheet["condition"].value_counts().to_dict()
+    print(f"OK: {len(sheet)} samples, classes {counts}, inputs "
+          f"{sheet['input_kind'].value_counts().to_dict()}")
+    return 0

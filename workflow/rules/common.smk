@@ -1,0 +1,58 @@
+# Sample sheet parsing, validation, input functions and target lists.
+import pandas as pd
+
+from genogan.validate import check_reference_needed, load_sample_sheet, validate_config
+
+validate_config(config, ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml")
+
+DEMO = config["demo"]["enabled"]
+DEMO_DIR = config["demo"]["outdir"]
+REFERENCE = f"{DEMO_DIR}/reference.fa" if DEMO else config.get("reference", "")
+SAMPLES = load_sample_sheet(
+    config["samples"],
+    check_files=not DEMO,  # demo inputs are made by rule simulate_demo
+    n_folds=config["benchmark"].get("folds"),
+    allow_no_input=bool(config["features_table"]),
+)
+check_reference_needed(SAMPLES, {"reference": REFERENCE}, config["samples"])
+
+
+wildcard_constraints:
+    sample="[A-Za-z0-9][A-Za-z0-9._-]*",
+
+
+def sample_row(wildcards):
+    return SAMPLES.loc[wildcards.sample]
+
+
+def fastq_inputs(wildcards):
+    row = sample_row(wildcards)
+    return {"fq1": row["fq1"], **({"fq2": row["fq2"]} if row.get("fq2", "") else {})}
+
+
+def kmer_inputs(wildcards):
+    """What the k-mer counter reads for a sample: its BAM, its reads or its FASTA."""
+    row = sample_row(wildcards)
+    kind = row["input_kind"]
+    if kind == "fastq" and config["kmers"]["source"] == "aligned":
+        return {"bam": f"results/bam/{wildcards.sample}.bam"}
+    if kind == "fastq":
+        return fastq_inputs(wildcards)
+    if kind in ("bam", "cram"):
+        return {kind: row[kind], "reference": REFERENCE}
+    return {"fasta": row["fasta"]}
+
+
+def aligned_samples():
+    return [s for s, kind in SAMPLES["input_kind"].items() if kind == "fastq"]
+
+
+def preprocessing_targets():
+    targets = ["results/features/matrix.parquet"]
+    if aligned_samples() and not config["features_table"]:
+        targets.append("results/qc/alignment_summary.tsv")
+    return targets
+
+
+def all_targets():
+    return preprocessing_targets()

@@ -1,0 +1,46 @@
+# Per-sample canonical k-mer profiles, merged into one feature matrix (or a supplied table).
+
+
+rule kmer_profile:
+    input:
+        unpack(kmer_inputs),
+    output:
+        "results/kmers/{sample}.npz",
+    params:
+        kmers=config["kmers"],
+    log:
+        "logs/kmer_profile/{sample}.log",
+    benchmark:
+        "logs/benchmark/kmer_profile/{sample}.tsv"
+    threads: config["kmers"]["threads"]
+    resources:
+        mem_mb=config["kmers"]["mem_mb"],
+    conda:
+        "../../envs/align.yaml"
+    script:
+        "../scripts/kmer_profile.py"
+
+
+def feature_matrix_inputs(wildcards):
+    if config["features_table"]:
+        return {"table": config["features_table"], "sheet": config["samples"]}
+    counts = expand("results/kmers/{sample}.npz", sample=SAMPLES.index)
+    return {"counts": counts, "sheet": config["samples"]}
+
+
+rule feature_matrix:
+    input:
+        unpack(feature_matrix_inputs),
+    output:
+        matrix="results/features/matrix.parquet",
+        names="results/features/feature_names.txt",
+    params:
+        normalise=config["kmers"]["normalise"],
+    log:
+        "logs/feature_matrix.log",
+    benchmark:
+        "logs/benchmark/feature_matrix.tsv"
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/feature_matrix.py"
