@@ -43,6 +43,13 @@ def kmer_inputs(wildcards):
     return {"fasta": row["fasta"]}
 
 
+def feature_matrix_inputs(wildcards):
+    if config["features_table"]:
+        return {"table": config["features_table"], "sheet": config["samples"]}
+    counts = expand("results/kmers/{sample}.npz", sample=SAMPLES.index)
+    return {"counts": counts, "sheet": config["samples"]}
+
+
 def aligned_samples():
     return [s for s, kind in SAMPLES["input_kind"].items() if kind == "fastq"]
 

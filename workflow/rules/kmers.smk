@@ -21,13 +21,6 @@ rule kmer_profile:
         "../scripts/kmer_profile.py"
 
 
-def feature_matrix_inputs(wildcards):
-    if config["features_table"]:
-        return {"table": config["features_table"], "sheet": config["samples"]}
-    counts = expand("results/kmers/{sample}.npz", sample=SAMPLES.index)
-    return {"counts": counts, "sheet": config["samples"]}
-
-
 rule feature_matrix:
     input:
         unpack(feature_matrix_inputs),
