@@ -27,7 +27,8 @@ def test_demo_sheet_matches_simulator(tmp_path):
     demo = yaml.safe_load((REPO / "config/config.yaml").read_text())["demo"]
     params = CohortParams(seed=demo["seed"], n_samples=demo["n_samples"],
                           case_fraction=demo["case_fraction"], coverage=0.01,
-                          contig_lengths=(20_000,), cnv_length=2000, n_disease_loci=4, effect_size=demo["effect_size"])
+                          contig_lengths=(20_000,), cnv_length=2000, n_disease_loci=4,
+                          effect_size=demo["effect_size"])
     sheet = simulate_cohort(tmp_path, params, sheet_path_prefix=demo["outdir"])
     assert sheet.read_text() == (REPO / "config/samples.tsv").read_text()
 
@@ -46,7 +47,7 @@ def test_dry_run_of_1000_samples(tmp_path):
     proc = run_snakemake(tmp_path, "--configfile", str(cfg), "-n", "--quiet", "rules")
     elapsed = time.perf_counter() - start
     print(f"dry-run of 1000 samples: {elapsed:.1f} s")
-    line = next(l for l in proc.stdout.splitlines() if l.strip().startswith("align "))
+    line = next(row for row in proc.stdout.splitlines() if row.strip().startswith("align "))
     assert int(line.split()[1]) == 1000
 
 

@@ -104,7 +104,8 @@ def table_to_matrix(path, sheet: pd.DataFrame) -> FeatureMatrix:
     missing = [s for s in sheet["sample"] if s not in set(table["sample"])]
     if missing:
         raise GenoganInputError("sample listed in the sheet is absent from the feature table",
-                                path=path, sample=missing[0], fix="add it or drop it from the sheet")
+                                path=path, sample=missing[0],
+                                fix="add it or drop it from the sheet")
     table = table.set_index("sample").loc[list(sheet["sample"])]
     if "condition" in table.columns:
         disagree = table["condition"].astype(str).to_numpy() != sheet["condition"].to_numpy()

@@ -152,7 +152,7 @@ def check_classes(conditions: pd.Series, n_folds: int | None, path=None) -> None
 
 def load_sample_sheet(path, *, base_dir=".", check_files=True, n_folds=None,
                       allow_no_input=False) -> pd.DataFrame:
-    """Read and validate the sample sheet; returns it indexed by sample with an `input_kind` column."""
+    """Read and validate the sample sheet; return it indexed by sample, with `input_kind`."""
     sheet = read_sample_sheet(path)
     _check_columns(sheet, path)
     _check_ids(sheet, path)
@@ -168,14 +168,16 @@ def check_reference_needed(sheet: pd.DataFrame, config: dict, path=None) -> None
     ref = config.get("reference", "")
     if len(needs) and not ref:
         raise GenoganInputError("reads or alignments need a reference genome", path=path,
-                                sample=needs["sample"].iloc[0], fix="set `reference:` in the config")
+                                sample=needs["sample"].iloc[0],
+                                fix="set `reference:` in the config")
 
 
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser("validate", help="check a config and its sample sheet",
                               description="Validate config.yaml and the sample sheet it names; "
                               "prints a summary or the first problem with its fix.")
-    p.add_argument("--config", default="config/config.yaml", help="config YAML (default: %(default)s)")
+    p.add_argument("--config", default="config/config.yaml",
+                   help="config YAML (default: %(default)s)")
     p.add_argument("--no-file-check", action="store_true",
                    help="skip checking that input files exist (e.g. before the demo is simulated)")
     p.set_defaults(func=_cli)

@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-from genogan.io import setup_logging
+from genogan.io import setup_logging  # noqa: E402 (needs the path above)
 
 
 def start(snakemake) -> logging.Logger:

@@ -22,4 +22,5 @@ if meta_columns:
 write_matrix(fm, snakemake.output.matrix)
 atomic_write_text(snakemake.output.names, "\n".join(fm.feature_names) + "\n")
 labels, counts = np.unique(fm.y, return_counts=True)
-log.info("matrix: %d samples x %d features, classes %s", *fm.X.shape, dict(zip(labels, counts)))
+log.info("matrix: %d samples x %d features, classes %s", *fm.X.shape,
+         dict(zip(labels, counts, strict=True)))

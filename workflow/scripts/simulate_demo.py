@@ -1,5 +1,6 @@
 """Simulate the demo cohort and check it matches the sample sheet the workflow was planned from."""
 import _bootstrap
+from pathlib import Path
 
 from genogan.errors import GenoganInputError
 from genogan.simulate import CohortParams, simulate_cohort
@@ -10,7 +11,7 @@ params = CohortParams(seed=demo["seed"], n_samples=demo["n_samples"],
                       case_fraction=demo["case_fraction"], coverage=demo["coverage"],
                       effect_size=demo["effect_size"])
 sheet = simulate_cohort(demo["outdir"], params, sheet_path_prefix=demo["outdir"])
-expected = open(snakemake.params.expected_sheet).read()
+expected = Path(snakemake.params.expected_sheet).read_text()
 if sheet.read_text() != expected:
     raise GenoganInputError(
         "the simulated demo cohort differs from the sample sheet (the demo knobs changed)",
