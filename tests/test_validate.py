@@ -1,4 +1,4 @@
-"""Config and sample-sheet validation: each bad input stops with a message naming file, sample, fix."""
+"""Config and sample-sheet validation: bad input stops with a message naming file, sample, fix."""
 
 import copy
 
