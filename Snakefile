@@ -18,6 +18,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/kmers.smk"
+include: "workflow/rules/sequences.smk"
+include: "workflow/rules/expression.smk"
 
 
 rule all:

@@ -1,10 +1,13 @@
 # Sample sheet parsing, validation, input functions and target lists.
 import pandas as pd
 
+from genogan.expression import check_expression_config, gene_lengths_file
+from genogan.sequences import check_sequence_config
 from genogan.validate import check_reference_needed, load_sample_sheet, validate_config
 
 validate_config(config, ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml")
 
+INPUT_TYPE = config["input_type"]
 DEMO = config["demo"]["enabled"]
 DEMO_DIR = config["demo"]["outdir"]
 REFERENCE = f"{DEMO_DIR}/reference.fa" if DEMO else config.get("reference", "")
@@ -12,8 +15,14 @@ SAMPLES = load_sample_sheet(
     config["samples"],
     check_files=not DEMO,  # demo inputs are made by rule simulate_demo
     n_folds=config["benchmark"].get("folds"),
-    allow_no_input=bool(config["features_table"]),
+    allow_no_input=bool(config["features_table"])
+    or INPUT_TYPE == "expression"
+    or (INPUT_TYPE == "sequences" and bool(config["sequences"]["path"])),
 )
+if INPUT_TYPE == "sequences":
+    check_sequence_config(config["sequences"], SAMPLES, config["samples"])
+if INPUT_TYPE == "expression":
+    check_expression_config(config["expression"], config["samples"])
 check_reference_needed(SAMPLES, {"reference": REFERENCE}, config["samples"])
 
 
@@ -48,6 +57,20 @@ def feature_matrix_inputs(wildcards):
         return {"table": config["features_table"], "sheet": config["samples"]}
     counts = expand("results/kmers/{sample}.npz", sample=SAMPLES.index)
     return {"counts": counts, "sheet": config["samples"]}
+
+
+def sequence_inputs(wildcards):
+    """One multi-FASTA (`sequences.path`) or every sample's `fasta` (tracked as inputs)."""
+    path = config["sequences"]["path"]
+    if path:
+        return {"sheet": config["samples"], "sequences": path}
+    return {"sheet": config["samples"], "fastas": list(SAMPLES["fasta"])}
+
+
+def expression_inputs(wildcards):
+    inputs = {"sheet": config["samples"], "matrix": config["expression"]["path"]}
+    lengths = gene_lengths_file(config["expression"])
+    return {**inputs, "gene_lengths": lengths} if lengths else inputs
 
 
 def aligned_samples():

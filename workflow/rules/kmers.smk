@@ -21,19 +21,21 @@ rule kmer_profile:
         "../scripts/kmer_profile.py"
 
 
-rule feature_matrix:
-    input:
-        unpack(feature_matrix_inputs),
-    output:
-        matrix="results/features/matrix.parquet",
-        names="results/features/feature_names.txt",
-    params:
-        normalise=config["kmers"]["normalise"],
-    log:
-        "logs/feature_matrix.log",
-    benchmark:
-        "logs/benchmark/feature_matrix.tsv"
-    conda:
-        "../../envs/ml.yaml"
-    script:
-        "../scripts/feature_matrix.py"
+if INPUT_TYPE == "reads":
+
+    rule feature_matrix:
+        input:
+            unpack(feature_matrix_inputs),
+        output:
+            matrix="results/features/matrix.parquet",
+            names="results/features/feature_names.txt",
+        params:
+            normalise=config["kmers"]["normalise"],
+        log:
+            "logs/feature_matrix.log",
+        benchmark:
+            "logs/benchmark/feature_matrix.tsv"
+        conda:
+            "../../envs/ml.yaml"
+        script:
+            "../scripts/feature_matrix.py"

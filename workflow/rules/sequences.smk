@@ -1,0 +1,23 @@
+# Protein or nucleotide sequences (FASTA) -> dense k-mer feature matrix (input_type: sequences).
+
+
+if INPUT_TYPE == "sequences":
+
+    rule sequence_matrix:
+        input:
+            unpack(sequence_inputs),
+        output:
+            matrix="results/features/matrix.parquet",
+            names="results/features/feature_names.txt",
+        params:
+            sequences=config["sequences"],
+        log:
+            "logs/sequence_matrix.log",
+        benchmark:
+            "logs/benchmark/sequence_matrix.tsv"
+        resources:
+            mem_mb=config["sequences"]["mem_mb"],
+        conda:
+            "../../envs/ml.yaml"
+        script:
+            "../scripts/sequence_matrix.py"
