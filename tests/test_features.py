@@ -50,3 +50,16 @@ def test_bad_tables(tmp_path, table, message):
     pd.DataFrame(table).to_csv(path, index=False)
     with pytest.raises(GenoganInputError, match=message):
         table_to_matrix(path, sheet())
+
+
+def test_atomic_outputs_get_umask_permissions(tmp_path):
+    import os
+
+    from genogan.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "x.txt", "hi")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644

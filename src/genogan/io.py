@@ -28,10 +28,18 @@ def atomic_path(final_path, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.exists():  # mkstemp makes 0600 files; give the output the usual umask permissions
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, final_path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path, text: str) -> None:

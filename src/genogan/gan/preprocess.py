@@ -1,10 +1,12 @@
 """Feature preprocessing for GAN training, fitted on training data only and inverted on generation.
 
-Why: k-mer counts and frequencies are non-negative, skewed and (for frequencies) compositional. A
-generator with a tanh output cannot produce them directly, and a critic sees mostly scale differences
-if features are left raw. So features are transformed (log1p or centred log-ratio), standardised and
-scaled into the generator's output range; generated samples go through the exact inverse, then are
-clipped to stay non-negative and renormalised to sum to one when the training rows did.
+Why: k-mer counts and frequencies are non-negative, skewed and (for frequencies) compositional.
+A generator with a tanh output cannot produce them directly, and a critic sees mostly scale
+differences if features are left raw. So features are transformed (log1p or centred log-ratio),
+standardised and scaled into the generator's output range; generated samples go through the exact
+inverse, then are clipped to stay non-negative and renormalised to sum to one when the training
+rows did (or re-centred to sum to zero when the training rows were already CLR-transformed).
+Features that are constant, or zero in every training sample, are generated as that constant.
 
 Everything fitted is kept in plain JSON (no pickles), so a model directory is safe to share.
 """
@@ -20,6 +22,15 @@ from genogan.errors import GenoganInputError
 MODES = ("auto", "log1p", "clr", "none")
 FORMAT_VERSION = 1
 _COMPOSITIONAL_RTOL = 1e-6
+
+
+def is_row_centred(X: np.ndarray) -> bool:
+    """True when every row sums to 0 but values are not all 0: e.g. CLR-transformed k-mers."""
+    X = np.asarray(X, dtype=np.float64)
+    scale = np.abs(X).sum(axis=1)
+    if X.size == 0 or X.shape[1] < 2 or not (scale > 0).all():
+        return False
+    return bool((np.abs(X.sum(axis=1)) <= _COMPOSITIONAL_RTOL * scale).all())
 
 
 def is_compositional(X: np.ndarray) -> bool:
@@ -53,7 +64,9 @@ class FeaturePreprocessor:
         X = _check_finite(X)
         self.n_features_ = X.shape[1]
         self.compositional_ = is_compositional(X)
+        self.centred_ = is_row_centred(X)  # CLR input: generated rows are re-centred too
         self.nonnegative_ = (X.min(axis=0) >= 0)
+        self.zero_ = (X == 0).all(axis=0)  # e.g. k-mers never seen: generated as 0, too
         self.mode_ = self._resolve_mode(X)
         positive = X[X > 0]
         # half the smallest positive value: the usual CLR pseudocount for zeros
@@ -62,8 +75,10 @@ class FeaturePreprocessor:
         T = self._forward(X)
         self.mean_ = T.mean(axis=0)
         std = T.std(axis=0)
-        self.std_ = np.where(std > 0, std, 1.0)  # zero-variance features map to 0 and back exactly
-        Z = (T - self.mean_) / self.std_
+        # zero variance (up to rounding of the mean): maps to 0 and back to the constant
+        self.constant_ = std <= 1e-9 * (1.0 + np.abs(self.mean_))
+        self.std_ = np.where(self.constant_, 1.0, std)
+        Z = self._standardise(T)
         zmax = np.abs(Z).max(axis=0) * (1.0 + self.margin)
         self.bound_ = np.where(zmax > 0, zmax, 1.0) if self.scale_to_unit else np.ones_like(zmax)
         self.fitted_ = True
@@ -99,19 +114,28 @@ class FeaturePreprocessor:
             return E * scale[:, None] - self.pseudocount_
         return T
 
+    def _standardise(self, T):
+        Z = (T - self.mean_) / self.std_
+        Z[:, self.constant_] = 0.0
+        return Z
+
     def transform(self, X) -> np.ndarray:
         """Input space -> the generator's space (float32, what the networks see)."""
         self._check_fitted()
         X = _check_finite(X, self.n_features_)
-        Z = (self._forward(X) - self.mean_) / self.std_
+        Z = self._standardise(self._forward(X))
         return (Z / self.bound_).astype(np.float32)
 
     def inverse_transform(self, U) -> np.ndarray:
         """Generator space -> input space, with the input's validity constraints restored."""
         self._check_fitted()
-        U = np.asarray(U, dtype=np.float64)
+        U = np.array(U, dtype=np.float64)
+        U[:, self.constant_] = 0.0  # whatever the generator says, a constant stays constant
         X = self._backward(U * self.bound_ * self.std_ + self.mean_)
         X = np.where(self.nonnegative_, np.maximum(X, 0.0), X)
+        X[:, self.zero_] = 0.0
+        if self.centred_:
+            X = X - X.mean(axis=1, keepdims=True)
         if self.compositional_:
             total = X.sum(axis=1, keepdims=True)
             X = np.divide(X, total, out=np.full_like(X, 1.0 / X.shape[1]), where=total > 0)
@@ -127,8 +151,11 @@ class FeaturePreprocessor:
             "format_version": FORMAT_VERSION, "mode": self.mode, "mode_used": self.mode_,
             "margin": self.margin, "scale_to_unit": self.scale_to_unit,
             "n_features": self.n_features_, "compositional": self.compositional_,
+            "row_centred": self.centred_,
             "pseudocount": self.pseudocount_, "row_total": self.row_total_,
             "nonnegative": self.nonnegative_.astype(int).tolist(),
+            "constant": self.constant_.astype(int).tolist(),
+            "zero": self.zero_.astype(int).tolist(),
             "mean": self.mean_.tolist(), "std": self.std_.tolist(), "bound": self.bound_.tolist(),
         }
 
@@ -141,8 +168,11 @@ class FeaturePreprocessor:
         self = cls(d["mode"], d["margin"], d["scale_to_unit"])
         self.mode_, self.n_features_ = d["mode_used"], int(d["n_features"])
         self.compositional_, self.pseudocount_ = bool(d["compositional"]), d["pseudocount"]
+        self.centred_ = bool(d["row_centred"])
         self.row_total_ = d["row_total"]
         self.nonnegative_ = np.asarray(d["nonnegative"], dtype=bool)
+        self.constant_ = np.asarray(d["constant"], dtype=bool)
+        self.zero_ = np.asarray(d["zero"], dtype=bool)
         for key in ("mean", "std", "bound"):
             setattr(self, f"{key}_", np.asarray(d[key], dtype=np.float64))
         self.fitted_ = True
