@@ -1,0 +1,179 @@
+"""Aggregation: per-fold rows -> tables with means, corrected CIs, paired tests and read-outs.
+
+Statistical unit: one (repeat, fold) split. A stochastic arm's score on a split is the mean over its
+generator seeds, so the spread over splits contains the generator's randomness too; the average
+within-split SD over seeds is reported separately (`seed_sd`). CIs are t-based with the
+Nadeau-Bengio variance correction (n_test/n_train), as the splits share training samples, and
+clipped to the metric's range (with few splits the t bounds can exceed it); arms are
+compared with `none` on the same splits by the corrected resampled t-test. DeLong's test on pooled
+out-of-fold scores (each sample's score averaged over repeats and seeds) is a second view of AUROC.
+Leaky arms never enter the main table: they appear only as inflation = leaky - correct.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from genogan.benchmark.metrics import METRICS
+from genogan.benchmark.stats import corrected_ttest, delong_test, mean_ci, worth_real_samples
+
+ARM_KEYS = ["scenario", "percent", "arm", "method", "amount", "leaky", "classifier"]
+UNIT = ["repeat", "fold"]
+METRIC_RANGE = {"mcc": (-1.0, 1.0)}  # every other metric lies in [0, 1]
+INVALID_LABEL = "INVALID (leaky: augmenter fitted on the whole cohort incl. test samples)"
+
+
+def unit_table(per_fold: pd.DataFrame) -> pd.DataFrame:
+    """One row per arm x classifier x split: metrics averaged over generator seeds."""
+    df = per_fold.copy()
+    df["amount"] = df["amount"].astype(str)
+    g = df.groupby(ARM_KEYS + UNIT, sort=False, dropna=False)
+    units = g[list(METRICS) + ["n_train_real", "n_train_synthetic", "n_test"]].mean()
+    seed_var = g[list(METRICS)].var(ddof=1).add_suffix("_seed_var")
+    units = units.join(seed_var).join(g.size().rename("n_seeds"))
+    return units.reset_index()
+
+
+def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: str) -> dict:
+    correction = arm_units["n_test"].mean() / arm_units["n_train_real"].mean()
+    ci = mean_ci(arm_units[metric], correction=correction)
+    lo, hi = METRIC_RANGE.get(metric, (0.0, 1.0))  # few splits: t-based bounds can overshoot
+    ci["ci_low"], ci["ci_high"] = np.clip([ci["ci_low"], ci["ci_high"]], lo, hi)
+    seed_var = arm_units[f"{metric}_seed_var"]
+    out = {"mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "sd": ci["sd"],
+           "n": ci["n"], "n_seeds": int(arm_units["n_seeds"].max()),
+           "seed_sd": float(np.sqrt(seed_var.mean())) if seed_var.notna().any() else np.nan}
+    if ref_units is None:
+        return out
+    paired = arm_units.merge(ref_units, on=UNIT, suffixes=("", "_ref"))
+    test = corrected_ttest(paired[metric] - paired[f"{metric}_ref"],
+                           n_train=paired["n_train_real"].mean(), n_test=paired["n_test"].mean())
+    out.update({"diff_vs_none": test["mean_diff"], "diff_ci_low": test["diff_ci_low"],
+                "diff_ci_high": test["diff_ci_high"], "t_nb": test["t"], "p_nb": test["p"],
+                "cohen_d": test["cohen_d"]})
+    return out
+
+
+def summarise(units: pd.DataFrame, leaky: bool = False) -> pd.DataFrame:
+    """Long table: scenario x percent x arm x classifier x metric with CI and the test vs none."""
+    units = units[units["leaky"].astype(bool) == leaky]
+    rows = []
+    for key, arm_units in units.groupby(ARM_KEYS, sort=False, dropna=False):
+        info = dict(zip(ARM_KEYS, key, strict=True))
+        ref = units[(units["scenario"] == info["scenario"]) & (units["percent"] == info["percent"])
+                    & (units["classifier"] == info["classifier"]) & (units["arm"] == "none")]
+        ref = None if info["arm"] == "none" or ref.empty else ref
+        for metric in METRICS:
+            rows.append({**info, "metric": metric, **_arm_stats(arm_units, ref, metric),
+                         "n_train_real": arm_units["n_train_real"].mean(),
+                         "n_train_synthetic": arm_units["n_train_synthetic"].mean()})
+    return pd.DataFrame(rows)
+
+
+def pooled_oof(oof: pd.DataFrame) -> pd.DataFrame:
+    """Each test sample's scores averaged over repeats and generator seeds (one row per sample)."""
+    score_cols = [c for c in oof.columns if c.startswith("score_")]
+    keys = [k for k in ARM_KEYS if k != "amount"] + ["sample", "condition", "positive"]
+    df = oof.copy()
+    df[score_cols] = df[score_cols].astype(float)
+    return df.groupby(keys, sort=False, dropna=False)[score_cols].mean().reset_index()
+
+
+def add_delong(table: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
+    """DeLong's test (AUROC of arm vs none on pooled OOF scores), binary problems only."""
+    table = table.copy()
+    for col in ("auroc_pooled", "delong_p"):
+        table[col] = np.nan
+    valid = pooled[~pooled["leaky"].astype(bool)]
+    for idx, row in table[table["metric"] == "auroc"].iterrows():
+        res = _delong_row(valid, row)
+        table.loc[idx, ["auroc_pooled", "delong_p"]] = res
+    return table
+
+
+def _delong_row(valid, row):
+    sel = ((valid["scenario"] == row["scenario"]) & (valid["percent"] == row["percent"])
+           & (valid["classifier"] == row["classifier"]))
+    arm = valid[sel & (valid["arm"] == row["arm"])]
+    ref = valid[sel & (valid["arm"] == "none")]
+    score_cols = [c for c in arm.columns if c.startswith("score_") and arm[c].notna().any()]
+    if arm.empty or len(score_cols) != 2:
+        return [np.nan, np.nan]
+    positive = str(arm["positive"].iloc[0])
+    col = f"score_{positive}"
+    if ref.empty or row["arm"] == "none":
+        res = delong_test(arm["condition"], arm[col], arm[col], positive)
+        return [res["auc_a"], np.nan]
+    both = arm.merge(ref[["sample", col]], on="sample", suffixes=("", "_ref"))
+    res = delong_test(both["condition"], both[col], both[f"{col}_ref"], positive)
+    return [res["auc_a"], res["p"]]
+
+
+def inflation(units: pd.DataFrame) -> pd.DataFrame:
+    """Leaky - correct on the same splits, per arm x classifier x metric (NB-corrected CI)."""
+    leaky = units[units["leaky"].astype(bool)]
+    correct = units[~units["leaky"].astype(bool)]
+    rows = []
+    for key, lk in leaky.groupby(ARM_KEYS, sort=False, dropna=False):
+        info = dict(zip(ARM_KEYS, key, strict=True))
+        ok = correct[(correct["scenario"] == info["scenario"])
+                     & (correct["percent"] == info["percent"])
+                     & (correct["method"] == info["method"])
+                     & (correct["amount"] == info["amount"])
+                     & (correct["classifier"] == info["classifier"])]
+        if ok.empty:
+            continue
+        paired = lk.merge(ok, on=UNIT, suffixes=("", "_ok"))
+        for metric in METRICS:
+            test = corrected_ttest(paired[metric] - paired[f"{metric}_ok"],
+                                   paired["n_train_real"].mean(), paired["n_test"].mean())
+            rows.append({**info, "correct_arm": info["arm"].removeprefix("leaky-"),
+                         "metric": metric, "leaky_mean": paired[metric].mean(),
+                         "correct_mean": paired[f"{metric}_ok"].mean(),
+                         "inflation": test["mean_diff"], "ci_low": test["diff_ci_low"],
+                         "ci_high": test["diff_ci_high"], "p_nb": test["p"], "n": len(paired),
+                         "validity": INVALID_LABEL})
+    return pd.DataFrame(rows)
+
+
+def worth(units: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
+    """Learning-curve read-out: how many real samples each arm's score is worth, per fraction.
+
+    The `none` arm's mean score against its mean real training size (learning-curve fractions and
+    the 100 % point on the same repeats) is the reference curve; each augmented arm's score at a
+    fraction is read off it (`stats.worth_real_samples`).
+    """
+    lc = units[(units["scenario"] == "learning_curve") & ~units["leaky"].astype(bool)]
+    if lc.empty:
+        return pd.DataFrame()
+    main = units[(units["scenario"] == "main") & ~units["leaky"].astype(bool)
+                 & units["repeat"].isin(lc["repeat"].unique())
+                 & units["classifier"].isin(lc["classifier"].unique())
+                 & units["arm"].isin(lc["arm"].unique())]
+    curve = pd.concat([lc, main]).groupby(["classifier", "arm", "percent"])[
+        [metric, "n_train_real"]].mean().reset_index()
+    rows = []
+    for (clf, arm), pts in curve.groupby(["classifier", "arm"]):
+        ref = curve[(curve["classifier"] == clf) & (curve["arm"] == "none")]
+        if arm == "none" or ref.empty:
+            continue
+        for _, p in pts.iterrows():
+            none_score = ref.loc[ref["percent"] == p["percent"], metric]
+            w = worth_real_samples(ref["n_train_real"], ref[metric], p[metric])
+            rows.append({"classifier": clf, "arm": arm, "metric": metric,
+                         "percent": int(p["percent"]), "n_real": p["n_train_real"],
+                         "score": p[metric],
+                         "score_none": float(none_score.iloc[0]) if len(none_score) else np.nan,
+                         "n_equivalent": w["n_equivalent"], "status": w["status"],
+                         "extra_real_samples": w["n_equivalent"] - p["n_train_real"]})
+    return pd.DataFrame(rows)
+
+
+def aggregate(per_fold: pd.DataFrame, oof: pd.DataFrame, s: dict | None = None) -> dict:
+    """All aggregated tables: aggregate, inflation, worth, pooled_oof (DataFrames)."""
+    units = unit_table(per_fold)
+    pooled = pooled_oof(oof)
+    table = add_delong(summarise(units), pooled)
+    return {"aggregate": table, "inflation": inflation(units), "worth": worth(units),
+            "pooled_oof": pooled}

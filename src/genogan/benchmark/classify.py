@@ -1,0 +1,123 @@
+"""Classifiers as scikit-learn pipelines, and one fold's evaluation.
+
+Everything fitted (constant-feature filter, scaling, optional univariate selection, the model)
+lives inside one `Pipeline`, fitted on the fold's (augmented) training data only; the test fold is
+only ever passed to `predict`/`predict_proba`/`decision_function`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from genogan.benchmark.augment import synthetic_mask
+from genogan.benchmark.metrics import classification_metrics, default_positive
+from genogan.errors import GenoganInputError
+from genogan.features import FeatureMatrix
+
+CLASSIFIERS = ("logreg", "random_forest", "svm")
+
+
+def _model(name: str, seed: int, class_weight, params: dict):
+    if name == "logreg":  # L2 is LogisticRegression's default penalty
+        return LogisticRegression(**{"C": 1.0, "max_iter": 5000, **params},
+                                  class_weight=class_weight, random_state=seed)
+    if name == "random_forest":
+        return RandomForestClassifier(**{"n_estimators": 300, "n_jobs": 1, **params},
+                                      class_weight=class_weight, random_state=seed)
+    if name == "svm":  # RBF; scores from decision_function (no Platt-scaling inner CV)
+        return SVC(**{"C": 1.0, "kernel": "rbf", "gamma": "scale", **params},
+                   class_weight=class_weight, random_state=seed)
+    raise GenoganInputError(f"unknown classifier {name!r}",
+                            fix=f"use one of: {', '.join(CLASSIFIERS)}")
+
+
+def build_classifier(name: str, seed: int = 0, class_weight=None,
+                     params: dict | None = None) -> Pipeline:
+    """filter constant features -> standardise -> [SelectKBest(f_classif, select_k)] -> model.
+
+    `params` holds the model's keyword arguments plus `select_k` (int; absent/None = no selection).
+    """
+    params = dict(params or {})
+    select_k = params.pop("select_k", None)
+    steps = [("variance", VarianceThreshold(0.0)), ("scale", StandardScaler())]
+    if select_k:
+        steps.append(("select", SelectKBest(f_classif, k=int(select_k))))
+    steps.append(("clf", _model(name, seed, class_weight, params)))
+    return Pipeline(steps)
+
+
+def class_scores(model, X) -> np.ndarray:
+    """(n, n_classes) scores in `model.classes_` order; higher = more likely that class.
+
+    Probabilities where the model has them; otherwise decision values ([-d, d] for binary,
+    a softmax over the one-vs-rest values for multiclass so rows sum to 1).
+    """
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)
+    d = np.asarray(model.decision_function(X), dtype=np.float64)
+    if d.ndim == 1:
+        return np.column_stack([-d, d])
+    e = np.exp(d - d.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _set_class_weight(pipe, class_weight):
+    if class_weight is None:
+        return pipe
+    last = pipe.steps[-1][0] if isinstance(pipe, Pipeline) else None
+    key = f"{last}__class_weight" if last else "class_weight"
+    return pipe.set_params(**{key: class_weight})
+
+
+def evaluate_fold(train: FeatureMatrix, test: FeatureMatrix, augmenter, classifier, seed: int = 0,
+                  *, positive=None, classifier_params=None):
+    """Augment the training part, fit, score the real test part.
+
+    Returns (metrics row: dict, out-of-fold predictions: DataFrame with one row per real test
+    sample). `classifier` is a name from `CLASSIFIERS` or an unfitted estimator (cloned).
+    """
+    X_res, y_res = augmenter.fit_resample(train.X, train.y)
+    mask = getattr(augmenter, "synthetic_mask_", synthetic_mask(len(train.y), len(y_res)))
+    class_weight = getattr(augmenter, "class_weight", None)
+    if isinstance(classifier, str):
+        pipe = build_classifier(classifier, seed, class_weight, classifier_params)
+    else:
+        pipe = _set_class_weight(clone(classifier), class_weight)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"k=\d+ is greater than n_features")
+        pipe.fit(X_res, np.asarray(y_res).astype(str))
+        fit_seconds = time.perf_counter() - start
+        classes = [str(c) for c in pipe.classes_]
+        _check_test_classes(test.y, classes)
+        scores = class_scores(pipe, test.X)
+        pred = np.asarray(pipe.predict(test.X)).astype(str)
+    positive = positive if positive is not None else default_positive(
+        np.concatenate([train.y, test.y]))
+    row = {"n_train_real": int(np.sum(~mask)), "n_train_synthetic": int(np.sum(mask)),
+           "n_test": len(test.y), "fit_seconds": fit_seconds,
+           **classification_metrics(test.y, pred, scores, classes, positive)}
+    oof = pd.DataFrame({"sample": test.samples, "condition": np.asarray(test.y).astype(str),
+                        "predicted": pred})
+    for j, cls in enumerate(classes):
+        oof[f"score_{cls}"] = scores[:, j]
+    return row, oof
+
+
+def _check_test_classes(y_test, classes) -> None:
+    unseen = sorted({str(c) for c in np.asarray(y_test)} - set(classes))
+    if unseen:
+        raise GenoganInputError(
+            f"test fold has class {unseen[0]!r} that its training part lacks",
+            fix="use fewer folds, or a larger learning-curve fraction")

@@ -1,0 +1,187 @@
+"""One benchmark job = one function: what the Snakemake scripts and the `genogan` CLI call.
+
+`evaluate_arm` is the core (in memory); the `*_job` functions add file reading/writing around it,
+so a workflow job and a Python user run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from genogan.benchmark.arms import build_arm_augmenter, derived_seed, format_ratio, parse_arm
+from genogan.benchmark.classify import evaluate_fold
+from genogan.benchmark.metrics import default_positive
+from genogan.benchmark.splits import (
+    dataset_from_id,
+    make_splits,
+    parse_dataset_id,
+    read_splits,
+    write_splits,
+)
+from genogan.benchmark.targets import benchmark_settings, generator_seeds_for
+from genogan.errors import GenoganInputError
+from genogan.features import FeatureMatrix, read_matrix, write_matrix
+from genogan.io import atomic_path
+
+META_COLUMNS = ["dataset", "scenario", "repeat", "fold", "percent", "arm", "method", "amount",
+                "leaky", "classifier", "generator_seed", "positive"]
+
+
+def split_job(matrix_path, out_path, folds: int, repeats: int, seed: int) -> pd.DataFrame:
+    matrix = read_matrix(matrix_path)
+    splits = make_splits(matrix.samples, matrix.y, folds, repeats, seed)
+    write_splits(splits, out_path)
+    return splits
+
+
+def fold_dataset_job(matrix_path, splits_path, dataset: str, seed: int, train_out, test_out):
+    """Write one data set's training part and test part to separate files (never mixed)."""
+    train, test = dataset_from_id(read_matrix(matrix_path), read_splits(splits_path), dataset,
+                                  seed)
+    write_matrix(train, train_out)
+    write_matrix(test, test_out)
+    return train, test
+
+
+def full_dataset_job(matrix_path, out_path) -> FeatureMatrix:
+    """The whole cohort as a 'training set': input of the INVALID leaky control only."""
+    matrix = read_matrix(matrix_path)
+    write_matrix(matrix, out_path)
+    return matrix
+
+
+def cohort_positive(s: dict, cohort_labels) -> str:
+    """Configured positive class, else the cohort's minority class (same for every fold)."""
+    return str(s["positive_class"]) if s.get("positive_class") else default_positive(cohort_labels)
+
+
+def evaluate_arm(train: FeatureMatrix, test: FeatureMatrix, dataset: str, arm: str,
+                 classifier: str, s: dict, *, positive: str, synthetic=None, full=None,
+                 threads: int = 1):
+    """Run one (data set, arm, classifier) job: one evaluation per generator seed.
+
+    `synthetic`: one pool per generator seed for GAN arms (FeatureMatrix or parquet path);
+    `full`: the whole cohort (FeatureMatrix) for leaky classical arms. BLAS/OpenMP pools are
+    capped at `threads`: small fits on a busy machine run ~30x slower when they oversubscribe.
+    Returns (metrics rows, out-of-fold predictions) as DataFrames.
+    """
+    with threadpool_limits(limits=threads):
+        return _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic, full)
+
+
+def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic, full):
+    a, ds = parse_arm(arm), parse_dataset_id(dataset)
+    if a.leaky and ds.scenario != "main":
+        raise GenoganInputError(f"leaky arm {arm} runs only on the main folds, not {dataset}")
+    seeds = generator_seeds_for(dataset, s) if a.stochastic else [-1]
+    if a.is_gan and synthetic is not None and len(synthetic) != len(seeds):
+        raise GenoganInputError(f"arm {arm} on {dataset} needs {len(seeds)} synthetic files "
+                                f"(generator seeds {seeds}), got {len(synthetic)}")
+    rows, oofs = [], []
+    for i, gen_seed in enumerate(seeds):
+        aug_seed = derived_seed(s["seed"], ds.repeat, ds.fold, max(gen_seed, 0))
+        augmenter = build_arm_augmenter(
+            a, amount=s["amount"], seed=aug_seed,
+            params=s["augmenter_params"].get(a.method), feature_names=train.feature_names,
+            synthetic=None if synthetic is None else synthetic[i],
+            source=_source_name(synthetic[i] if synthetic is not None else None),
+            full=None if full is None else (full.X, full.y))
+        row, oof = evaluate_fold(train, test, augmenter, classifier, seed=s["seed"],
+                                 positive=positive,
+                                 classifier_params=s["classifier_params"].get(classifier))
+        amount = a.amount(s["amount"]) if a.stochastic else 0.0
+        meta = {"dataset": str(ds), "scenario": ds.scenario, "repeat": ds.repeat, "fold": ds.fold,
+                "percent": ds.percent, "arm": str(a), "method": a.method,
+                "amount": amount if amount == "balance" else format_ratio(amount), "leaky": a.leaky,
+                "classifier": classifier, "generator_seed": gen_seed, "positive": positive}
+        rows.append({**meta, **row})
+        oofs.append(pd.concat([pd.DataFrame({k: [v] * len(oof) for k, v in meta.items()}), oof],
+                              axis=1))
+    return pd.DataFrame(rows), pd.concat(oofs, ignore_index=True)
+
+
+def _source_name(pool) -> str:
+    return str(pool) if isinstance(pool, (str, os.PathLike)) else ""
+
+
+def classify_job(train_path, test_path, splits_path, dataset: str, arm: str, classifier: str,
+                 config_benchmark: dict, metrics_out, oof_out, synthetic_paths=(),
+                 full_path=None, threads: int = 1):
+    """File wrapper of `evaluate_arm` (rule `classify`)."""
+    s = benchmark_settings(config_benchmark)
+    train, test = read_matrix(train_path), read_matrix(test_path)
+    _check_disjoint(train, test, train_path)
+    splits = read_splits(splits_path)
+    positive = cohort_positive(s, splits.drop_duplicates("sample")["condition"])
+    full = read_matrix(full_path) if full_path else None
+    synthetic = list(synthetic_paths) if len(synthetic_paths) else None
+    rows, oof = evaluate_arm(train, test, dataset, arm, classifier, s, positive=positive,
+                             synthetic=synthetic, full=full, threads=threads)
+    write_tsv(rows, metrics_out)
+    write_tsv(oof, oof_out)
+    return rows, oof
+
+
+def _check_disjoint(train: FeatureMatrix, test: FeatureMatrix, path) -> None:
+    """A test sample in a training file is leakage: refuse to score rather than report it."""
+    shared = np.intersect1d(train.samples, test.samples)
+    if len(shared):
+        raise GenoganInputError("training and test sets share samples (leakage)", path=path,
+                                sample=str(shared[0]), fix="regenerate the fold data sets")
+
+
+def write_tsv(df: pd.DataFrame, path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=False)
+
+
+READ_DTYPES = {"amount": str, "arm": str, "method": str, "classifier": str, "dataset": str,
+               "scenario": str, "positive": str, "sample": str, "condition": str,
+               "predicted": str}
+
+
+NA_VALUES = ["", "nan", "NaN"]  # only what to_csv writes: 'null' (a scenario) or 'NA' stay text
+
+
+def read_tsv(path) -> pd.DataFrame:
+    """A benchmark TSV with stable dtypes: amount stays '0.5'/'balance', 'null' stays a string."""
+    return pd.read_csv(path, sep="\t", dtype=READ_DTYPES, keep_default_na=False,
+                       na_values=NA_VALUES)
+
+
+def read_tsvs(paths) -> pd.DataFrame:
+    """Concatenate per-job TSVs (`read_tsv`)."""
+    return pd.concat([read_tsv(p) for p in paths], ignore_index=True)
+
+
+def aggregate_job(metric_paths, oof_paths, config_benchmark: dict, outputs: dict) -> dict:
+    """Rule `aggregate`: per-fold rows -> per_fold, aggregate, inflation, worth, pooled_oof TSVs."""
+    from genogan.benchmark.aggregate import aggregate
+
+    s = benchmark_settings(config_benchmark)
+    per_fold = read_tsvs(metric_paths)
+    tables = aggregate(per_fold, read_tsvs(oof_paths), s)
+    tables["per_fold"] = per_fold
+    for key, path in outputs.items():
+        write_tsv(tables[key], path)
+    return tables
+
+
+def plots_job(table_paths: dict, config_benchmark: dict, outputs: dict) -> None:
+    """Rule `plots`: draw every figure from the aggregated TSVs."""
+    from genogan.benchmark.plots import all_plots
+
+    s = benchmark_settings(config_benchmark)
+    tables = {k: _read_table(p) for k, p in table_paths.items()}
+    all_plots(tables, outputs, s)
+
+
+def _read_table(path) -> pd.DataFrame:
+    try:
+        return read_tsv(path)
+    except pd.errors.EmptyDataError:  # e.g. no leaky control: an empty table
+        return pd.DataFrame()

@@ -1,0 +1,241 @@
+"""Benchmark figures (matplotlib, Agg): each one titled, labelled and with a legend.
+
+Every function takes the aggregated tables (`aggregate.aggregate`) and writes one PNG atomically.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import auc, precision_recall_curve, roc_curve  # noqa: E402
+
+from genogan.benchmark.metrics import METRIC_LABELS  # noqa: E402
+from genogan.io import atomic_path  # noqa: E402
+
+PANEL_METRICS = ("auroc", "auprc", "balanced_accuracy", "mcc")
+CHANCE = {"auroc": 0.5, "mcc": 0.0}
+
+
+def _save(fig, path) -> None:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+
+
+def _empty(path, title: str, message: str) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.set_title(title)
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    ax.set_axis_off()
+    _save(fig, path)
+
+
+def _errorbar_x(ax, y, sub, offset, label):
+    err = np.vstack([sub["mean"] - sub["ci_low"], sub["ci_high"] - sub["mean"]])
+    ax.errorbar(sub["mean"], y + offset, xerr=np.nan_to_num(err), fmt="o", capsize=3,
+                label=label)
+
+
+def plot_arms(table: pd.DataFrame, path, scenario: str = "main", title_extra: str = "") -> None:
+    """Forest plot: each metric's mean and 95 % CI per arm, one marker per classifier."""
+    main = table[(table["scenario"] == scenario) & (table["percent"] == 100)]
+    if main.empty:
+        return _empty(path, "Metric per arm", "no results for this scenario")
+    arms = list(dict.fromkeys(main["arm"]))
+    classifiers = list(dict.fromkeys(main["classifier"]))
+    fig, axes = plt.subplots(1, len(PANEL_METRICS), figsize=(4 * len(PANEL_METRICS),
+                                                              1.0 + 0.45 * len(arms)), sharey=True)
+    for ax, metric in zip(axes, PANEL_METRICS, strict=True):
+        for k, clf in enumerate(classifiers):
+            sub = main[(main["metric"] == metric) & (main["classifier"] == clf)]
+            sub = sub.set_index("arm").reindex(arms)
+            offset = (k - (len(classifiers) - 1) / 2) * 0.2
+            _errorbar_x(ax, np.arange(len(arms)), sub, offset, clf)
+        if metric in CHANCE:
+            ax.axvline(CHANCE[metric], color="grey", ls=":", lw=1, label="chance")
+        ax.set_xlabel(f"{METRIC_LABELS[metric]} (mean, 95 % CI)")
+        ax.set_title(METRIC_LABELS[metric])
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(np.arange(len(arms)), arms)
+    axes[0].set_ylabel("arm (augmenter)")
+    axes[0].invert_yaxis()
+    axes[-1].legend(title="classifier", loc="best", fontsize="small")
+    fig.suptitle(f"Classification performance per augmentation arm{title_extra} "
+                 "(CV folds x repeats; Nadeau-Bengio corrected 95 % CI)")
+    _save(fig, path)
+
+
+def plot_roc_pr(pooled: pd.DataFrame, path, classifier: str) -> None:
+    """ROC and precision-recall curves of every valid main arm from pooled out-of-fold scores."""
+    sel = pooled[(pooled["scenario"] == "main") & (pooled["percent"] == 100)
+                 & (pooled["classifier"] == classifier) & ~pooled["leaky"].astype(bool)]
+    score_cols = [c for c in sel.columns if c.startswith("score_") and sel[c].notna().any()]
+    if sel.empty or len(score_cols) != 2:
+        return _empty(path, "ROC and PR curves", "ROC/PR curves are drawn for binary problems")
+    positive = str(sel["positive"].iloc[0])
+    fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 5))
+    for arm, sub in sel.groupby("arm", sort=False):
+        truth = sub["condition"].astype(str) == positive
+        score = sub[f"score_{positive}"]
+        fpr, tpr, _ = roc_curve(truth, score)
+        prec, rec, _ = precision_recall_curve(truth, score)
+        ax_roc.plot(fpr, tpr, label=f"{arm} (AUC {auc(fpr, tpr):.2f})")
+        ax_pr.plot(rec, prec, label=f"{arm} (AP {_ap(truth, score):.2f})")
+    ax_roc.plot([0, 1], [0, 1], color="grey", ls=":", label="chance")
+    ax_pr.axhline(truth.mean(), color="grey", ls=":", label=f"prevalence {truth.mean():.2f}")
+    ax_roc.set(xlabel="false positive rate", ylabel="true positive rate",
+               title=f"ROC ({classifier}; positive class '{positive}')")
+    ax_pr.set(xlabel="recall", ylabel="precision", title=f"Precision-recall ({classifier})")
+    for ax in (ax_roc, ax_pr):
+        ax.legend(fontsize="small", loc="best")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Pooled out-of-fold predictions (each sample's score averaged over repeats "
+                 "and generator seeds)")
+    _save(fig, path)
+
+
+def _ap(truth, score) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return average_precision_score(truth, score)
+
+
+def plot_learning_curve(table: pd.DataFrame, worth: pd.DataFrame, path, classifier: str,
+                        metric: str = "auroc") -> None:
+    """Metric vs number of real training samples, one line (with CI band) per arm."""
+    lc = table[(table["scenario"] == "learning_curve") & (table["classifier"] == classifier)
+               & (table["metric"] == metric)]
+    if lc.empty:
+        return _empty(path, "Learning curve", "learning curve disabled or empty")
+    full = table[(table["scenario"] == "main") & (table["classifier"] == classifier)
+                 & (table["metric"] == metric) & table["arm"].isin(lc["arm"].unique())]
+    data = pd.concat([lc, full]).sort_values("n_train_real")
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for arm, sub in data.groupby("arm", sort=False):
+        line, = ax.plot(sub["n_train_real"], sub["mean"], marker="o", label=arm)
+        ax.fill_between(sub["n_train_real"], sub["ci_low"], sub["ci_high"], alpha=0.15,
+                        color=line.get_color())
+    if metric in CHANCE:
+        ax.axhline(CHANCE[metric], color="grey", ls=":", label="chance")
+    ax.set(xlabel="real training samples per fold (mean)",
+           ylabel=f"{METRIC_LABELS[metric]} (mean, 95 % CI)",
+           title=f"Learning curve ({classifier}): where does augmentation help?")
+    note = _worth_note(worth, classifier, metric)
+    if note:
+        ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize="small", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "grey"})
+    ax.legend(title="arm", fontsize="small")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def _worth_note(worth: pd.DataFrame, classifier: str, metric: str) -> str:
+    """One line per arm where it helps: its score is worth n real samples at some fraction."""
+    if worth is None or worth.empty:
+        return ""
+    w = worth[(worth["classifier"] == classifier) & (worth["metric"] == metric)
+              & (worth["extra_real_samples"] > 0)]
+    lines = []
+    for arm, sub in w.groupby("arm", sort=False):
+        best = sub.loc[sub["extra_real_samples"].idxmax()]
+        worth_n = ("more real samples than the whole 'none' curve" if best["status"] ==
+                   "above_curve" else f"~{best['n_equivalent']:.1f} real samples")
+        lines.append(f"{arm} at {best['percent']:.0f} % ({best['n_real']:.1f} real): "
+                     f"worth {worth_n}")
+    return "\n".join(lines)
+
+
+def plot_null(table: pd.DataFrame, path, metric: str = "auroc") -> None:
+    """Permuted-label control: every arm's score with its CI must straddle chance."""
+    null = table[(table["scenario"] == "null") & (table["metric"] == metric)]
+    if null.empty:
+        return _empty(path, "Null control", "null control disabled or empty")
+    arms = list(dict.fromkeys(null["arm"]))
+    fig, ax = plt.subplots(figsize=(7, 1.5 + 0.5 * len(arms)))
+    for k, (clf, sub) in enumerate(null.groupby("classifier", sort=False)):
+        _errorbar_x(ax, np.arange(len(arms)), sub.set_index("arm").reindex(arms), 0.15 * k, clf)
+    ax.axvline(CHANCE.get(metric, 0.5), color="red", ls="--", label="chance")
+    ax.set_yticks(np.arange(len(arms)), arms)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"{METRIC_LABELS[metric]} (mean, 95 % CI)", ylabel="arm",
+           title="Permuted-label null control: every arm must be at chance")
+    ax.legend(title="classifier", fontsize="small")
+    ax.grid(axis="x", alpha=0.3)
+    _save(fig, path)
+
+
+def plot_dose_response(table: pd.DataFrame, path, classifier: str, methods,
+                       metric: str = "auroc") -> None:
+    """Metric vs synthetic:real ratio per method; ratio 0 is the `none` arm."""
+    main = table[(table["scenario"] == "main") & (table["classifier"] == classifier)
+                 & (table["metric"] == metric)]
+    none = main[main["arm"] == "none"]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for method in methods:
+        sub = main[(main["method"] == method) & (main["amount"] != "balance")]
+        sub = pd.concat([none, sub]).assign(ratio=lambda d: d["amount"].astype(float))
+        sub = sub.sort_values("ratio")
+        if len(sub) < 2:
+            continue
+        line, = ax.plot(sub["ratio"], sub["mean"], marker="o", label=method)
+        ax.fill_between(sub["ratio"], sub["ci_low"], sub["ci_high"], alpha=0.15,
+                        color=line.get_color())
+    if len(none):
+        ax.axhline(float(none["mean"].iloc[0]), color="grey", ls=":", label="none (real only)")
+    ratios = sorted({0.0} | {float(a) for a in main["amount"] if a != "balance"})
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
+    ax.minorticks_off()
+    ax.set(xlabel="synthetic : real ratio (per class)",
+           ylabel=f"{METRIC_LABELS[metric]} (mean, 95 % CI)",
+           title=f"Dose-response ({classifier}): does more synthetic data help?")
+    ax.legend(title="augmenter", fontsize="small")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def plot_inflation(inflation: pd.DataFrame, path, metric: str = "auroc") -> None:
+    """Leaky - correct, clearly marked INVALID: how much a naive pipeline overstates the gain."""
+    sub = inflation[inflation["metric"] == metric] if len(inflation) else inflation
+    title = "INVALID leaky pipelines: inflation = leaky - correct"
+    if sub.empty:
+        return _empty(path, title, "leaky control disabled or empty")
+    labels = [f"{a} / {c}" for a, c in zip(sub["correct_arm"], sub["classifier"], strict=True)]
+    fig, ax = plt.subplots(figsize=(8, 1.8 + 0.45 * len(sub)))
+    y = np.arange(len(sub))
+    err = np.nan_to_num(np.vstack([sub["inflation"] - sub["ci_low"],
+                                   sub["ci_high"] - sub["inflation"]]))
+    ax.barh(y, sub["inflation"], xerr=err, color="#d62728", alpha=0.6, hatch="//",
+            capsize=3, label="inflation (INVALID leaky arm - correct arm)")
+    ax.axvline(0, color="black", lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"{METRIC_LABELS[metric]} inflation (mean, 95 % CI)",
+           ylabel="augmenter / classifier", title=title)
+    ax.text(0.99, 0.02, "INVALID: augmenter fitted on all samples incl. test folds",
+            transform=ax.transAxes, ha="right", va="bottom", color="#d62728", fontsize="small")
+    ax.legend(fontsize="small", loc="upper right")
+    ax.grid(axis="x", alpha=0.3)
+    _save(fig, path)
+
+
+def all_plots(tables: dict, outputs: dict, s: dict) -> None:
+    """Draw every figure named in `outputs` (keys as in `targets.plot_outputs`)."""
+    clf = s["main_classifier"]
+    draw = {
+        "arms": lambda p: plot_arms(tables["aggregate"], p),
+        "roc_pr": lambda p: plot_roc_pr(tables["pooled_oof"], p, clf),
+        "learning_curve": lambda p: plot_learning_curve(tables["aggregate"], tables["worth"], p,
+                                                        clf),
+        "null_control": lambda p: plot_null(tables["aggregate"], p),
+        "dose_response": lambda p: plot_dose_response(tables["aggregate"], p, clf,
+                                                      s["dose_response"]["arms"]),
+        "leaky_inflation": lambda p: plot_inflation(tables["inflation"], p),
+    }
+    for key, path in outputs.items():
+        draw[key](path)

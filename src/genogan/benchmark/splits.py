@@ -1,0 +1,210 @@
+"""Cross-validation splits and per-fold data sets, written once and read by every downstream job.
+
+Why a split file: the GAN of fold f, the SMOTE of fold f and the classifier of fold f must all agree
+on which samples are held out, and each must be a separate job (one GPU job per fold on a cluster).
+So the assignment is computed once (`make_splits`), stored as a TSV, and every job derives its
+data set from it with `fold_dataset`, which returns the training part and the test part as
+separate objects: the training file handed to a GAN never contains a test sample.
+
+Data set ids (the workflow's `{dataset}` wildcard):
+- `r{repeat}_f{fold}`          one fold of the main benchmark (test = that fold, train = the rest);
+- `r{repeat}_f{fold}_p{pct}`   learning curve: `pct` % of the real training part (per class, nested:
+                               p25 is a subset of p50); the test part is the full real test fold;
+- `null_r{repeat}_f{fold}`     permuted-label null control (labels permuted once over the whole
+                               cohort, seeded, before splitting: test labels are permuted too);
+- `full`                       the whole matrix (only for the *leaky* control; never a CV fold).
+`DATASET_REGEX` matches the fold ids (not `full`); `DATASET_WILDCARD_REGEX` matches both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import RepeatedStratifiedKFold
+
+from genogan.errors import GenoganInputError
+from genogan.features import FeatureMatrix
+
+SPLIT_COLUMNS = ["sample", "condition", "repeat", "fold", "role"]
+DATASET_REGEX = r"(?:null_)?r[0-9]+_f[0-9]+(?:_p[0-9]+)?"
+DATASET_WILDCARD_REGEX = rf"full|{DATASET_REGEX}"
+_DATASET_RE = re.compile(r"^(?P<null>null_)?r(?P<repeat>[0-9]+)_f(?P<fold>[0-9]+)"
+                         r"(?:_p(?P<pct>[0-9]+))?$")
+MIN_PER_CLASS = 2  # smallest class kept by a learning-curve subsample (SMOTE, classifiers need 2)
+
+
+@dataclass(frozen=True)
+class DatasetId:
+    """A parsed data set id; `str()` gives the canonical wildcard value back."""
+
+    repeat: int
+    fold: int
+    percent: int = 100
+    null: bool = False
+
+    def __str__(self) -> str:
+        text = f"r{self.repeat}_f{self.fold}"
+        if self.percent != 100:
+            text += f"_p{self.percent}"
+        return f"null_{text}" if self.null else text
+
+    @property
+    def fraction(self) -> float:
+        return self.percent / 100.0
+
+    @property
+    def scenario(self) -> str:
+        """`main`, `learning_curve` or `null` (how the aggregation groups rows)."""
+        if self.null:
+            return "null"
+        return "learning_curve" if self.percent != 100 else "main"
+
+
+def parse_dataset_id(text: str) -> DatasetId:
+    """Parse `r0_f1`, `r0_f1_p25`, `null_r0_f1`; bad ids get an error naming the pattern."""
+    match = _DATASET_RE.match(str(text))
+    pct = int(match["pct"]) if match and match["pct"] else 100
+    if not match or not 1 <= pct <= 100:
+        raise GenoganInputError(
+            f"invalid benchmark data set id {text!r}",
+            fix="use r<repeat>_f<fold>, r<repeat>_f<fold>_p<1-99> or null_r<repeat>_f<fold>")
+    return DatasetId(int(match["repeat"]), int(match["fold"]), pct, bool(match["null"]))
+
+
+def fraction_to_percent(fraction: float) -> int:
+    """Learning-curve fractions become integer percents in ids; reject ones that would round."""
+    pct = round(float(fraction) * 100)
+    if not 1 <= pct <= 100 or abs(pct - float(fraction) * 100) > 1e-9:
+        raise GenoganInputError(
+            f"learning-curve fraction {fraction!r} is not a whole percent in (0, 1]",
+            fix="use fractions such as 0.1, 0.25, 0.5 in `benchmark.learning_curve.fractions`")
+    return pct
+
+
+def make_splits(samples, conditions, folds: int, repeats: int, seed: int) -> pd.DataFrame:
+    """Repeated stratified k-fold assignment as a long table (one row per sample x repeat x fold).
+
+    Each sample is `test` in exactly one fold of every repeat and `train` in the others.
+    """
+    samples = np.asarray(samples, dtype=str)
+    y = np.asarray(conditions, dtype=str)
+    _check_can_split(samples, y, folds, repeats)
+    cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    rows = []
+    for i, (_train_idx, test_idx) in enumerate(cv.split(np.zeros(len(y)), y)):
+        repeat, fold = divmod(i, folds)
+        role = np.full(len(y), "train", dtype=object)
+        role[test_idx] = "test"
+        rows.append(pd.DataFrame({"sample": samples, "condition": y, "repeat": repeat,
+                                  "fold": fold, "role": role}))
+    return pd.concat(rows, ignore_index=True)[SPLIT_COLUMNS]
+
+
+def _check_can_split(samples, y, folds, repeats) -> None:
+    if folds < 2 or repeats < 1:
+        raise GenoganInputError(f"cannot make {folds}-fold x {repeats} splits",
+                                fix="set benchmark.folds >= 2 and benchmark.repeats >= 1")
+    if len(set(samples)) != len(samples):
+        dup = pd.Series(samples)[pd.Series(samples).duplicated()].iloc[0]
+        raise GenoganInputError("duplicate sample id in the feature matrix", sample=dup,
+                                fix="give every sample a unique id")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise GenoganInputError("only one class in the feature matrix",
+                                fix="a classifier needs at least two classes")
+    if counts.min() < folds:
+        raise GenoganInputError(
+            f"class {str(classes[counts.argmin()])!r} has {counts.min()} samples, fewer than the "
+            f"{folds} cross-validation folds", fix="add samples or lower benchmark.folds")
+
+
+def write_splits(splits: pd.DataFrame, path) -> None:
+    from genogan.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        splits.to_csv(tmp, sep="\t", index=False)
+
+
+def read_splits(path) -> pd.DataFrame:
+    splits = pd.read_csv(path, sep="\t", dtype={"sample": str, "condition": str},
+                         keep_default_na=False)  # a sample or class named 'NA' stays text
+    missing = [c for c in SPLIT_COLUMNS if c not in splits.columns]
+    if missing:
+        raise GenoganInputError(f"split file lacks columns {missing}", path=path,
+                                fix="regenerate it with `genogan split`")
+    return splits
+
+
+def permuted_labels(y, seed: int) -> np.ndarray:
+    """The null control's labels: one seeded permutation of the whole cohort's labels."""
+    rng = np.random.default_rng([int(seed), 0x6E756C6C])  # 'null': independent of other streams
+    return rng.permutation(np.asarray(y))
+
+
+def subsample_per_class(y, fraction: float, seed) -> np.ndarray:
+    """Indices of a stratified, nested, deterministic subsample (sorted).
+
+    Each class keeps `round(fraction * n_c)` samples (at least `MIN_PER_CLASS`, at most n_c),
+    taken as the first ones of a per-class permutation fixed by `seed`: a smaller fraction is
+    always a subset of a larger one, so the learning curve varies only the amount of data.
+    """
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for cls in np.unique(y):
+        idx = np.flatnonzero(y == cls)
+        n_keep = min(len(idx), max(MIN_PER_CLASS, int(round(fraction * len(idx)))))
+        keep.append(rng.permutation(idx)[:n_keep])
+    return np.sort(np.concatenate(keep))
+
+
+def _take(matrix: FeatureMatrix, idx, y=None) -> FeatureMatrix:
+    extra = matrix.extra.iloc[idx].reset_index(drop=True) if matrix.extra is not None else None
+    labels = matrix.y if y is None else y
+    return FeatureMatrix(X=matrix.X[idx], y=labels[idx], samples=matrix.samples[idx],
+                         feature_names=list(matrix.feature_names), extra=extra)
+
+
+def fold_dataset(matrix: FeatureMatrix, splits: pd.DataFrame, repeat: int, fold: int,
+                 fraction: float = 1.0, permute_labels: bool = False, seed: int = 0):
+    """(train, test) FeatureMatrix objects of one fold; the two share no sample.
+
+    `fraction` < 1 subsamples only the training part (stratified, nested, deterministic); the
+    test part is always the whole real test fold. `permute_labels` replaces the labels of the
+    whole cohort by one seeded permutation *before* splitting, so test labels are permuted too and
+    every arm must score at chance.
+    """
+    part = splits[(splits["repeat"] == repeat) & (splits["fold"] == fold)]
+    if part.empty:
+        raise GenoganInputError(f"no split for repeat {repeat}, fold {fold}",
+                                fix="check benchmark.folds/repeats match the split file")
+    role = _roles_for(matrix, part)
+    y = permuted_labels(matrix.y, seed) if permute_labels else matrix.y
+    train_idx = np.flatnonzero(role == "train")
+    test_idx = np.flatnonzero(role == "test")
+    if fraction < 1.0:
+        sub_seed = np.random.SeedSequence([int(seed), int(repeat), int(fold)])
+        train_idx = train_idx[subsample_per_class(y[train_idx], fraction, sub_seed)]
+    return _take(matrix, train_idx, y), _take(matrix, test_idx, y)
+
+
+def _roles_for(matrix: FeatureMatrix, part: pd.DataFrame) -> np.ndarray:
+    """Role of each matrix row; the split file and the matrix must list the same samples."""
+    roles = dict(zip(part["sample"].astype(str), part["role"], strict=True))
+    missing = [s for s in matrix.samples if s not in roles]
+    if missing or len(roles) != len(matrix.samples):
+        extra = sorted(set(roles) - set(matrix.samples))
+        raise GenoganInputError(
+            "the split file and the feature matrix list different samples",
+            sample=(missing or extra)[0], fix="rerun rule `split` (delete results/splits/)")
+    return np.array([roles[s] for s in matrix.samples])
+
+
+def dataset_from_id(matrix: FeatureMatrix, splits: pd.DataFrame, dataset: str, seed: int):
+    """`fold_dataset` driven by a data set id such as `r0_f1_p25` or `null_r1_f0`."""
+    ds = parse_dataset_id(dataset)
+    return fold_dataset(matrix, splits, ds.repeat, ds.fold, fraction=ds.fraction,
+                        permute_labels=ds.null, seed=seed)
