@@ -28,7 +28,7 @@ def test_demo_sheet_matches_simulator(tmp_path):
     params = CohortParams(seed=demo["seed"], n_samples=demo["n_samples"],
                           case_fraction=demo["case_fraction"], coverage=0.01,
                           contig_lengths=(20_000,), cnv_length=2000, n_disease_loci=4,
-                          effect_size=demo["effect_size"])
+                          cnv_motif_copies=10, effect_size=demo["effect_size"])
     sheet = simulate_cohort(tmp_path, params, sheet_path_prefix=demo["outdir"])
     assert sheet.read_text() == (REPO / "config/samples.tsv").read_text()
 
@@ -67,7 +67,7 @@ def test_bad_config_stops_with_message(tmp_path, config_change, message):
 
 def tiny_cohort(tmp_path, n_samples=8):
     params = CohortParams(seed=3, n_samples=n_samples, contig_lengths=(20_000, 10_000),
-                          coverage=2.0, cnv_length=2000, n_disease_loci=4)
+                          coverage=2.0, cnv_length=2000, n_disease_loci=4, cnv_motif_copies=10)
     simulate_cohort(tmp_path / "data", params, sheet_path_prefix=str(tmp_path / "data"))
     return tmp_path / "data"
 
