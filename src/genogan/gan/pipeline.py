@@ -1,0 +1,106 @@
+"""File-level stages shared by the `genogan train/generate` CLI and the Snakemake scripts.
+
+Both read the same `gan:` config section, so a rule and a command line given the same config train
+the same model. (See the `gan:` block in config/config.yaml for the keys.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from genogan.errors import GenoganInputError
+from genogan.gan.amount import synthetic_counts
+
+DEFAULT_MODEL = "cwgan_gp"
+_TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "jit_compile",
+               "precision", "preprocess", "keep_checkpoints")
+
+
+def train_config_from(gan_cfg: dict | None):
+    """TrainConfig from the `gan:` config section (model sections, seeds, amount and resources
+    are read elsewhere)."""
+    from genogan.gan.train import TrainConfig
+
+    gan_cfg = gan_cfg or {}
+    opts = {k: gan_cfg[k] for k in _TRAIN_KEYS if k in gan_cfg}
+    es = gan_cfg.get("early_stopping") or {}
+    for key in ("patience", "metric", "min_delta"):
+        if key in es:
+            opts[f"early_stopping_{key}"] = es[key]
+    return TrainConfig.from_dict(opts)
+
+
+# `gan:` config keys that change what train_gan computes (amount, resources, seeds do not)
+RULE_TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "early_stopping",
+                   "jit_compile", "precision", "preprocess", "keep_checkpoints")
+
+
+def rule_params(gan_cfg: dict, model: str) -> dict:
+    """The slice of `gan:` one train_gan job depends on, as its `params:` (so editing another
+    model's section, the amount or the resources does not retrain it)."""
+    return {**{k: gan_cfg[k] for k in RULE_TRAIN_KEYS if k in gan_cfg},
+            model: dict(gan_cfg.get(model) or {})}
+
+
+def model_params_from(gan_cfg: dict | None, model: str) -> dict:
+    return dict((gan_cfg or {}).get(model) or {})
+
+
+def train_file(input_path, out_paths, *, gan_cfg: dict | None = None, model: str | None = None,
+               seed: int = 1, checkpoint_dir=None, logger: logging.Logger | None = None,
+               on_epoch_end=None):
+    """Read a training matrix, train, and write the model directory's files atomically
+    (only after training: a killed run leaves checkpoints, never outputs)."""
+    from genogan.features import read_matrix
+    from genogan.gan.store import save_trained
+    from genogan.gan.train import train_gan
+    from genogan.io import timed
+
+    logger = logger or logging.getLogger("genogan")
+    model = model or DEFAULT_MODEL
+    cfg = train_config_from(gan_cfg)
+    fm = read_matrix(input_path)
+    logger.info("training set %s: %d samples x %d features", input_path, *fm.X.shape)
+    with timed(logger, f"training {model} (seed {seed})"):
+        trained = train_gan(fm.X, fm.y, model=model, params=model_params_from(gan_cfg, model),
+                            seed=seed, config=cfg, checkpoint_dir=checkpoint_dir,
+                            feature_names=fm.feature_names, logger=logger,
+                            on_epoch_end=on_epoch_end)
+    record = {"input": str(input_path), "gan": gan_cfg or {}}
+    paths = save_trained(trained, out_paths, config=record)
+    logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return trained
+
+
+def counts_for(meta: dict, amount: dict | None) -> dict:
+    """Synthetic samples per class for a trained model, from its real class counts."""
+    amount = {"mode": "balance", "value": 1, **(amount or {})}
+    cc = meta["class_counts"]
+    y = np.repeat(np.asarray(list(cc), dtype=object), [cc[c] for c in cc])
+    return synthetic_counts(y, amount["mode"], amount["value"])
+
+
+def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 1,
+                  paths: dict | None = None, logger: logging.Logger | None = None):
+    """Generate synthetic samples sized by `amount` and write them as a FeatureMatrix parquet."""
+    from genogan.features import write_matrix
+    from genogan.gan.synthesis import generate
+    from genogan.gan.store import output_paths
+
+    logger = logger or logging.getLogger("genogan")
+    model_json = Path((paths or {}).get("model") or output_paths(model_dir)["model"])
+    if not model_json.exists():
+        raise GenoganInputError("trained model not found", path=model_json,
+                                fix="run `genogan train` (rule train_gan) first")
+    meta = json.loads(model_json.read_text())
+    counts = counts_for(meta, amount)
+    logger.info("generating %s synthetic samples per class with %s (seed %d)", counts,
+                meta["model"], seed)
+    fm = generate(model_dir, counts, seed, paths=paths)
+    write_matrix(fm, output)
+    logger.info("wrote %d synthetic samples to %s", len(fm.y), output)
+    return fm

@@ -1,0 +1,82 @@
+"""Device detection, precision and determinism settings for TensorFlow training.
+
+Why a module: the same training code must run on a laptop CPU and a SLURM GPU node, state in the
+log which device it used, use mixed precision only where it pays (a GPU), and give bit-identical
+weights for a seed on CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out of logs
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from genogan.errors import GenoganInputError  # noqa: E402
+
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+
+
+def configure_threads(threads: int | None) -> None:
+    """Pin TF's thread pools to the cores Snakemake gave the job (before any op runs)."""
+    if not threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(min(int(threads), 2))
+    except RuntimeError:  # TF already initialised (e.g. in a test session): keep its pools
+        pass
+
+
+def gpu_devices() -> list:
+    return tf.config.list_physical_devices("GPU")
+
+
+def describe_device() -> str:
+    """One line for the log: which device training runs on."""
+    gpus = gpu_devices()
+    if not gpus:
+        return "no GPU found, training on CPU"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    name = details.get("device_name", "unknown GPU")
+    more = f" (+{len(gpus) - 1} more GPU(s) visible, using one)" if len(gpus) > 1 else ""
+    return f"training on GPU:0 ({name}){more}"
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """Mixed precision only on a GPU: bfloat16 on compute capability >= 8 (no loss scaling
+    needed), float16 with loss scaling on older GPUs; plain float32 on CPU, where it is faster
+    and bit-reproducible."""
+    if precision not in PRECISIONS:
+        raise GenoganInputError(f"unknown precision '{precision}'",
+                                fix=f"use one of: {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    gpus = gpu_devices()
+    if not gpus:
+        return "float32"
+    cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+    return "mixed_bfloat16" if tuple(cc) >= (8, 0) else "mixed_float16"
+
+
+def resolve_jit(jit_compile="auto") -> bool:
+    """XLA on GPU; off on CPU, where it measured slower for these small MLPs
+    (see benchmarks/bench_gan.py)."""
+    if jit_compile == "auto":
+        return bool(gpu_devices())
+    return bool(jit_compile)
+
+
+def make_deterministic(seed: int) -> None:
+    """Seed Python, NumPy and TF/Keras and make TF ops deterministic (bit-identical on CPU)."""
+    keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+
+def log_runtime(logger: logging.Logger, precision: str, jit: bool) -> None:
+    logger.info(describe_device())
+    logger.info("TensorFlow %s, Keras %s, precision %s, XLA jit_compile=%s",
+                tf.__version__, keras.__version__, precision, jit)

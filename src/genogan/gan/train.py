@@ -1,0 +1,338 @@
+"""Train a conditional GAN on a feature matrix: resumable, reproducible, monitored.
+
+The loop is deliberately explicit (rather than `Model.fit`) because three properties depend on it:
+- **Exact resume.** Shuffling is keyed on (seed, epoch) and noise on (seed, global step), and the
+  checkpoint holds models, optimizers (with their step counters), the epoch, the early-stopping
+  state and the history so far. A run killed after a checkpoint and rerun ends with the same
+  weights, bit for bit, as an uninterrupted one.
+- **Nothing half-written.** Checkpoints go to a directory outside the declared outputs; outputs are
+  written by `genogan.gan.store.save_trained` only after training, each atomically.
+- **Monitoring.** Every `monitor_every` epochs the generator produces as many samples as the
+  training set (same labels) and MMD/diversity against the real (preprocessed) data enter the
+  history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genogan.errors import GenoganInputError
+from genogan.gan import runtime
+from genogan.gan.models import get_model_class
+from genogan.gan.monitor import monitor_scores
+from genogan.gan.preprocess import FeaturePreprocessor
+
+tf = runtime.tf
+MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio")
+_MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from training noise
+
+
+@dataclass
+class TrainConfig:
+    """Training options (config `gan.*`). `early_stopping_patience` 0 disables early stopping;
+    otherwise training stops after that many monitor evaluations without improving
+    `early_stopping_metric` by `early_stopping_min_delta`, and the best generator is kept."""
+
+    epochs: int = 300
+    batch_size: int = 32
+    checkpoint_every: int = 25
+    monitor_every: int = 10
+    early_stopping_patience: int = 0
+    early_stopping_metric: str = "mmd"
+    early_stopping_min_delta: float = 0.0
+    jit_compile: object = "auto"
+    precision: str = "auto"
+    preprocess: dict = field(default_factory=lambda: {"mode": "auto"})
+    keep_checkpoints: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> TrainConfig:
+        d = dict(d or {})
+        valid = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - valid)
+        if unknown:
+            raise GenoganInputError(f"unknown training option(s) {', '.join(unknown)}",
+                                    fix=f"valid options: {', '.join(sorted(valid))}")
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def validate(self):
+        for name in ("epochs", "batch_size", "checkpoint_every", "monitor_every"):
+            if int(getattr(self, name)) < 1:
+                raise GenoganInputError(f"training option {name} must be >= 1, "
+                                        f"got {getattr(self, name)}")
+        prep_keys = {"mode", "margin", "scale_to_unit"}
+        unknown = sorted(set(self.preprocess or {}) - prep_keys)
+        if unknown:
+            raise GenoganInputError(f"unknown preprocess option(s) {', '.join(unknown)}",
+                                    fix=f"valid options: {', '.join(sorted(prep_keys))}")
+        if self.early_stopping_metric not in MONITOR_COLUMNS:
+            raise GenoganInputError(
+                f"unknown early_stopping_metric '{self.early_stopping_metric}'",
+                fix=f"use one of: {', '.join(MONITOR_COLUMNS[:2])}")
+
+
+@dataclass
+class TrainedGAN:
+    """A trained GAN with everything needed to generate samples and save outputs."""
+
+    gan: object  # a genogan.gan.models.ConditionalGAN
+    preprocessor: FeaturePreprocessor
+    classes: list
+    class_counts: dict
+    history: pd.DataFrame
+    info: dict
+    feature_names: list | None = None
+
+    @property
+    def model_name(self):
+        return self.gan.model_name
+
+
+# ---- input checks ------------------------------------------------------------------------------
+def check_training_data(X, y):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
+        raise GenoganInputError(f"GAN training needs at least 2 samples and 1 feature, got shape "
+                                f"{X.shape}")
+    if len(y) != len(X):
+        raise GenoganInputError(f"{len(y)} labels for {len(X)} samples")
+    if not np.isfinite(X).all():
+        row, col = np.argwhere(~np.isfinite(X))[0]
+        raise GenoganInputError(
+            f"training data has {int((~np.isfinite(X)).sum())} NaN/inf values (first: sample "
+            f"row {row}, feature column {col})", fix="impute or drop missing values first")
+    classes = np.unique(y.astype(str))
+    if len(classes) < 2:
+        raise GenoganInputError(
+            f"a conditional GAN needs at least 2 classes, the training data has only "
+            f"{classes.tolist()}", fix="check the 'condition' column of the sample sheet")
+    return X, y.astype(str), classes
+
+
+def fingerprint(X, y, model, params, seed, cfg: TrainConfig) -> str:
+    """What a checkpoint must match to be resumed (data, model, seed, batching; not `epochs`,
+    since extending training continues the same trajectory)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    h.update("\x00".join(y).encode())
+    opts = {k: v for k, v in asdict(cfg).items() if k not in ("epochs", "keep_checkpoints")}
+    h.update(json.dumps([model, params, int(seed), opts], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+# ---- the training run --------------------------------------------------------------------------
+class _Run:
+    """State of one training run: data tensors, compiled step, checkpoint and history."""
+
+    def __init__(self, X, y, classes, model, params, seed, cfg, checkpoint_dir, logger):
+        self.cfg, self.seed, self.logger = cfg, int(seed), logger
+        self.precision = runtime.resolve_precision(cfg.precision)
+        self.jit = runtime.resolve_jit(cfg.jit_compile)
+        runtime.log_runtime(logger, self.precision, self.jit)
+        self.prep = FeaturePreprocessor(**cfg.preprocess).fit(X)
+        logger.info("preprocessing: mode %s, compositional input: %s", self.prep.mode_,
+                    self.prep.compositional_)
+        self.U = self.prep.transform(X)
+        self.y, self.classes = y, classes
+        self.y_idx = np.searchsorted(classes, y)
+        self.onehot = np.eye(len(classes), dtype=np.float32)[self.y_idx]
+        self.gan = get_model_class(model)(X.shape[1], len(classes), params, seed=seed,
+                                          precision=self.precision)
+        self.U_t, self.onehot_t = tf.constant(self.U), tf.constant(self.onehot)
+        self.batch = min(int(cfg.batch_size), len(X))
+        self.steps_per_epoch = len(X) // self.batch
+        self.step_fn = tf.function(self.gan.train_step, jit_compile=self.jit)
+        self._init_state(fingerprint(X, y, model, self.gan.params, seed, cfg), checkpoint_dir)
+
+    # checkpoint ---------------------------------------------------------------------------------
+    def _init_state(self, fp, checkpoint_dir):
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.history_json = tf.Variable("[]", dtype=tf.string, trainable=False)
+        self.es_best = tf.Variable(np.inf, dtype=tf.float64, trainable=False)
+        self.es_wait = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.es_best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.fingerprint = tf.Variable(fp, dtype=tf.string, trainable=False)
+        objs = dict(generator=self.gan.generator, critic=self.gan.critic,
+                    g_optimizer=self.gan.g_optimizer, d_optimizer=self.gan.d_optimizer,
+                    epoch=self.epoch, history=self.history_json, es_best=self.es_best,
+                    es_wait=self.es_wait, es_best_epoch=self.es_best_epoch,
+                    fingerprint=self.fingerprint)
+        self.best_weights = None
+        if self.cfg.early_stopping_patience > 0:
+            self.best_weights = [tf.Variable(w.numpy(), trainable=False)
+                                 for w in self.gan.generator.weights]
+            objs["best_generator"] = self.best_weights
+        self.ckpt = tf.train.Checkpoint(**objs)
+        self.manager = None
+        if checkpoint_dir is not None:
+            self.checkpoint_dir = Path(checkpoint_dir)
+            self._maybe_resume(fp)
+            self.manager = tf.train.CheckpointManager(self.ckpt, str(self.checkpoint_dir),
+                                                      max_to_keep=1)
+
+    def _maybe_resume(self, fp):
+        latest = tf.train.latest_checkpoint(str(self.checkpoint_dir))
+        if latest is None:
+            return
+        saved = tf.train.load_variable(latest, "fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
+        if saved.decode() != fp:
+            self.logger.warning("checkpoint %s was made for other data or settings: ignoring it "
+                                "and training from scratch", latest)
+            shutil.rmtree(self.checkpoint_dir)
+            return
+        self.ckpt.restore(latest).assert_existing_objects_matched()
+        self.logger.info("resumed from checkpoint %s (epoch %d)", latest, int(self.epoch.numpy()))
+
+    def save_checkpoint(self):
+        if self.manager is not None:
+            path = self.manager.save(checkpoint_number=int(self.epoch.numpy()))
+            self.logger.info("checkpoint written: %s", path)
+
+    # data ---------------------------------------------------------------------------------------
+    def batches(self, start_epoch: int, end_epoch: int):
+        """One tf.data pipeline for all remaining epochs (building one per epoch costs more than a
+        small cohort's whole epoch): (features, one-hot labels, step key) per step, the sample
+        order fixed by (seed, epoch) and the key [seed, global step] seeding the step's noise."""
+        used = self.steps_per_epoch * self.batch  # drop each epoch's incomplete last batch
+        perms = [np.random.default_rng([self.seed, e]).permutation(len(self.U))[:used]
+                 for e in range(start_epoch, end_epoch)]
+        order = np.concatenate(perms) if perms else np.zeros(0, np.int64)
+        first_step = start_epoch * self.steps_per_epoch
+        U, Y, seed = self.U_t, self.onehot_t, tf.constant(self.seed, tf.int64)
+        ds = tf.data.Dataset.zip(
+            tf.data.Dataset.from_tensor_slices(order).batch(self.batch),
+            tf.data.Dataset.range(first_step, first_step + len(order) // self.batch))
+        ds = ds.map(lambda idx, step: (tf.gather(U, idx), tf.gather(Y, idx),
+                                       tf.stack([seed, step])))
+        return iter(ds.prefetch(tf.data.AUTOTUNE))
+
+    def run_epoch(self, epoch: int, batches) -> dict:
+        totals = None
+        for _ in range(self.steps_per_epoch):
+            out = self.step_fn(next(batches))
+            totals = out if totals is None else {k: totals[k] + v for k, v in out.items()}
+        row = {k: float(v.numpy()) / self.steps_per_epoch for k, v in totals.items()}
+        bad = [k for k, v in row.items() if not np.isfinite(v)]
+        if bad:
+            raise FloatingPointError(f"GAN training diverged at epoch {epoch + 1}: "
+                                     f"{', '.join(bad)} not finite")
+        return row
+
+    # monitor ------------------------------------------------------------------------------------
+    def monitor(self, epoch: int) -> dict:
+        key = tf.random.experimental.stateless_fold_in(
+            tf.constant([self.seed, epoch], tf.int64), _MONITOR_KEY)
+        fake = self.gan.sample(self.onehot, key).numpy().astype(np.float64)
+        return monitor_scores(self.U, self.y_idx, fake, self.y_idx)
+
+    def early_stop(self, row: dict, epoch: int) -> bool:
+        """Update the early-stopping state; True when patience is exhausted."""
+        patience = self.cfg.early_stopping_patience
+        score = row.get(self.cfg.early_stopping_metric, np.nan)
+        if patience <= 0 or not np.isfinite(score):
+            return False
+        if score < self.es_best.numpy() - self.cfg.early_stopping_min_delta:
+            self.es_best.assign(score)
+            self.es_best_epoch.assign(epoch)
+            self.es_wait.assign(0)
+            for var, w in zip(self.best_weights, self.gan.generator.weights, strict=True):
+                var.assign(w)
+            return False
+        self.es_wait.assign_add(1)
+        return int(self.es_wait.numpy()) >= patience
+
+    def restore_best(self):
+        for var, w in zip(self.best_weights, self.gan.generator.weights, strict=True):
+            w.assign(var)
+
+
+def _iterate(run: _Run, cfg: TrainConfig, on_epoch_end):
+    """The epoch loop; returns (history rows, stopped_early)."""
+    history = json.loads(run.history_json.numpy().decode())
+    start = int(run.epoch.numpy())
+    batches = run.batches(start, cfg.epochs)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        row = {"epoch": epoch + 1, **run.run_epoch(epoch, batches)}
+        last = epoch + 1 == cfg.epochs
+        if (epoch + 1) % cfg.monitor_every == 0 or last:
+            row.update(run.monitor(epoch))
+        row["seconds"] = time.perf_counter() - t0
+        history.append(row)
+        stop = run.early_stop(row, epoch + 1)
+        run.epoch.assign(epoch + 1)
+        run.history_json.assign(json.dumps(history))
+        _log_row(run.logger, row)
+        if (epoch + 1) % cfg.checkpoint_every == 0 and not last:
+            run.save_checkpoint()
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, row)
+        if stop:
+            run.logger.info("early stopping at epoch %d: best %s %.4g at epoch %d", epoch + 1,
+                            cfg.early_stopping_metric, run.es_best.numpy(),
+                            run.es_best_epoch.numpy())
+            return history, True
+    return history, False
+
+
+def _log_row(logger, row):
+    logger.info("epoch %d: %s", row["epoch"], ", ".join(
+        f"{k}={v:.4g}" for k, v in row.items() if k != "epoch" and np.isfinite(v)))
+
+
+def train_gan(X, y, *, model: str = "cwgan_gp", params: dict | None = None, seed: int = 1,
+              config: TrainConfig | dict | None = None, checkpoint_dir=None,
+              feature_names=None, logger: logging.Logger | None = None,
+              on_epoch_end=None) -> TrainedGAN:
+    """Train `model` on features X (n_samples x n_features) with class labels y.
+
+    `checkpoint_dir`: where periodic checkpoints go (resumed from when present and made for the
+    same data and settings; removed after success unless `keep_checkpoints`). `on_epoch_end(epoch,
+    row)` is called after each epoch (and after its checkpoint), e.g. for progress or tests.
+    """
+    logger = logger or logging.getLogger("genogan")
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    cfg.validate()
+    get_model_class(model)  # unknown name -> clear error before any work
+    X, y, classes = check_training_data(X, y)
+    runtime.make_deterministic(seed)
+    run = _Run(X, y, classes, model, params, seed, cfg, checkpoint_dir, logger)
+    logger.info("model %s: %d features, classes %s, %d samples, batch %d, %d epochs",
+                model, X.shape[1], classes.tolist(), len(X), run.batch, cfg.epochs)
+    t0 = time.perf_counter()
+    history, stopped = _iterate(run, cfg, on_epoch_end)
+    if run.best_weights is not None and np.isfinite(run.es_best.numpy()):
+        run.restore_best()  # as Keras' EarlyStopping(restore_best_weights=True)
+    elapsed = time.perf_counter() - t0
+    if checkpoint_dir is not None and not cfg.keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    info = {"seed": int(seed), "device": runtime.describe_device(), "precision": run.precision,
+            "jit_compile": run.jit, "epochs_trained": len(history), "stopped_early": stopped,
+            "best_epoch": int(run.es_best_epoch.numpy()) if run.best_weights else None,
+            "train_seconds_this_run": round(elapsed, 3), "batch_size": run.batch,
+            "train_config": asdict(cfg)}
+    counts = {str(c): int((y == c).sum()) for c in classes}
+    hist = _history_frame(history)
+    return TrainedGAN(run.gan, run.prep, [str(c) for c in classes], counts, hist, info,
+                      list(feature_names) if feature_names is not None else None)
+
+
+def _history_frame(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for col in MONITOR_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan
+    cols = ["epoch"] + [c for c in df.columns if c not in ("epoch", "seconds", *MONITOR_COLUMNS)]
+    return df[cols + list(MONITOR_COLUMNS) + ["seconds"]]

@@ -1,0 +1,207 @@
+"""GAN support code without TensorFlow: preprocessing, synthetic counts, monitor scores."""
+
+import json
+
+import numpy as np
+import pytest
+
+from genogan.errors import GenoganInputError
+from genogan.gan.amount import synthetic_counts
+from genogan.gan.monitor import diversity_scores, median_bandwidth, mmd_rbf
+from genogan.gan.preprocess import FeaturePreprocessor, is_compositional
+
+
+def counts_matrix(rng, n=30, d=12):
+    X = rng.poisson(lam=rng.uniform(0.5, 50, size=d), size=(n, d)).astype(float)
+    X[:, 3] = 7.0  # zero-variance feature
+    return X
+
+
+def freq_matrix(rng, n=30, d=16):
+    X = rng.gamma(2.0, size=(n, d))
+    X[:, 0] = 0.0  # a k-mer never seen
+    return X / X.sum(axis=1, keepdims=True)
+
+
+# ---- preprocessing ---------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["log1p", "clr", "none", "auto"])
+def test_inverse_of_transform_is_identity_on_counts(mode):
+    X = counts_matrix(np.random.default_rng(0))
+    if mode == "clr":  # clr keeps ratios only: exact for rows with the training mean total
+        X = X / X.sum(axis=1, keepdims=True) * 100.0
+    p = FeaturePreprocessor(mode).fit(X)
+    U = p.transform(X)
+    assert U.dtype == np.float32 and U.shape == X.shape
+    np.testing.assert_allclose(p.inverse_transform(U), X, rtol=1e-5, atol=1e-4)
+
+
+def test_transform_fills_but_stays_inside_tanh_range():
+    X = counts_matrix(np.random.default_rng(1))
+    U = FeaturePreprocessor("log1p", margin=0.05).fit_transform(X)
+    assert np.abs(U).max() <= 1 / 1.05 + 1e-6
+    varying = np.ptp(X, axis=0) > 0
+    # each varying feature reaches its bound on one side
+    np.testing.assert_allclose(np.abs(U[:, varying]).max(axis=0), 1 / 1.05, rtol=1e-5)
+    assert np.all(U[:, 3] == 0.0)  # zero-variance feature -> 0, not NaN
+
+
+def test_zero_variance_feature_inverts_to_its_constant():
+    X = counts_matrix(np.random.default_rng(2))
+    p = FeaturePreprocessor("log1p").fit(X)
+    out = p.inverse_transform(np.random.default_rng(3).uniform(-1, 1, size=(5, X.shape[1])))
+    np.testing.assert_allclose(out[:, 3], 7.0)
+
+
+def test_compositional_detection():
+    rng = np.random.default_rng(4)
+    F = freq_matrix(rng)
+    assert is_compositional(F)
+    assert not is_compositional(F * 2)
+    G = F.copy()
+    G[0, 1] -= 2 * G[0, 1] + 1e-3  # negative entry
+    G[0, 2] += 2 * F[0, 1] + 1e-3
+    assert not is_compositional(G)
+    assert FeaturePreprocessor().fit(F).mode_ == "clr"
+    assert FeaturePreprocessor().fit(F * 10).mode_ == "log1p"
+    assert FeaturePreprocessor().fit(F - 0.5).mode_ == "none"
+
+
+def test_inverse_of_arbitrary_generator_output_is_valid_composition():
+    rng = np.random.default_rng(5)
+    F = freq_matrix(rng)
+    for mode in ("clr", "log1p", "none"):
+        p = FeaturePreprocessor(mode).fit(F)
+        out = p.inverse_transform(rng.uniform(-1, 1, size=(50, F.shape[1])))
+        assert (out >= 0).all(), mode
+        assert (out[:, 0] == 0).all(), mode  # a feature never seen in training stays absent
+        np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(p.inverse_transform(p.transform(F)), F, rtol=1e-5, atol=1e-7)
+
+
+def test_nonnegative_features_stay_nonnegative_beyond_training_range():
+    X = counts_matrix(np.random.default_rng(6))
+    X[:, 0] = np.r_[0.0, np.full(len(X) - 1, 3.0)]
+    p = FeaturePreprocessor("none").fit(X)  # even without log, nonneg features are clipped
+    out = p.inverse_transform(-np.ones((4, X.shape[1])))
+    assert (out >= 0).all()
+    assert not p.compositional_
+
+
+def test_clr_input_rows_stay_centred():
+    L = np.log(freq_matrix(np.random.default_rng(13)) + 1e-3)
+    C = L - L.mean(axis=1, keepdims=True)  # a CLR feature matrix (kmers.normalise: clr)
+    p = FeaturePreprocessor("auto").fit(C)
+    assert p.mode_ == "none" and p.centred_ and not p.compositional_
+    out = p.inverse_transform(np.random.default_rng(14).uniform(-1, 1, size=(9, C.shape[1])))
+    np.testing.assert_allclose(out.sum(axis=1), 0.0, atol=1e-9)
+    np.testing.assert_allclose(p.inverse_transform(p.transform(C)), C, rtol=1e-5, atol=1e-5)
+    assert not FeaturePreprocessor().fit(C + 0.1).centred_
+
+
+def test_signed_features_are_not_clipped():
+    X = np.random.default_rng(7).normal(size=(20, 5))
+    p = FeaturePreprocessor("auto").fit(X)
+    out = p.inverse_transform(-np.ones((3, 5)))
+    assert (out < 0).any()
+
+
+def test_json_round_trip_gives_identical_transforms():
+    rng = np.random.default_rng(8)
+    F = freq_matrix(rng)
+    p = FeaturePreprocessor("auto").fit(F)
+    text = p.to_json()
+    json.loads(text)  # plain JSON
+    q = FeaturePreprocessor.from_json(text)
+    np.testing.assert_array_equal(q.transform(F), p.transform(F))
+    U = rng.uniform(-1, 1, size=(6, F.shape[1]))
+    np.testing.assert_array_equal(q.inverse_transform(U), p.inverse_transform(U))
+    assert q.to_dict() == p.to_dict()
+
+
+def test_preprocessor_bad_input():
+    X = counts_matrix(np.random.default_rng(9))
+    with pytest.raises(GenoganInputError, match="auto, log1p, clr, none"):
+        FeaturePreprocessor("sqrt")
+    with pytest.raises(GenoganInputError, match="non-negative"):
+        FeaturePreprocessor("log1p").fit(X - 100)
+    bad = X.copy()
+    bad[2, 5] = np.nan
+    with pytest.raises(GenoganInputError, match="NaN/inf.*row 2, feature column 5"):
+        FeaturePreprocessor().fit(bad)
+    p = FeaturePreprocessor().fit(X)
+    with pytest.raises(GenoganInputError, match="fitted on 12"):
+        p.transform(X[:, :5])
+    with pytest.raises(GenoganInputError, match="format_version"):
+        FeaturePreprocessor.from_dict({**p.to_dict(), "format_version": 99})
+
+
+# ---- synthetic counts ------------------------------------------------------------------------
+Y = ["case"] * 3 + ["ctrl"] * 7 + ["mild"] * 5
+
+
+def test_synthetic_counts_absolute():
+    assert synthetic_counts(Y, "absolute", 4) == {"case": 4, "ctrl": 4, "mild": 4}
+
+
+def test_synthetic_counts_multiple():
+    assert synthetic_counts(Y, "multiple", 1) == {"case": 3, "ctrl": 7, "mild": 5}
+    assert synthetic_counts(Y, "multiple", 0.5) == {"case": 2, "ctrl": 4, "mild": 2}  # half to even
+
+
+def test_synthetic_counts_balance():
+    assert synthetic_counts(Y, "balance", 1) == {"case": 4, "ctrl": 0, "mild": 2}
+    assert synthetic_counts(Y, "balance", 2) == {"case": 11, "ctrl": 7, "mild": 9}
+    assert synthetic_counts(Y, "balance") == synthetic_counts(Y, "balance", 1)
+
+
+def test_synthetic_counts_bad_input():
+    with pytest.raises(GenoganInputError, match="absolute, multiple, balance"):
+        synthetic_counts(Y, "double", 1)
+    with pytest.raises(GenoganInputError, match=">= 0"):
+        synthetic_counts(Y, "multiple", -1)
+    with pytest.raises(GenoganInputError, match="whole number"):
+        synthetic_counts(Y, "absolute", 2.5)
+    with pytest.raises(GenoganInputError, match="empty"):
+        synthetic_counts([], "balance", 1)
+
+
+# ---- monitor scores --------------------------------------------------------------------------
+def brute_mmd(X, Y, s2):
+    k = lambda a, b: np.exp(-np.sum((a - b) ** 2) / (2 * s2))  # noqa: E731
+    kxx = np.mean([[k(a, b) for b in X] for a in X])
+    kyy = np.mean([[k(a, b) for b in Y] for a in Y])
+    kxy = np.mean([[k(a, b) for b in Y] for a in X])
+    return np.sqrt(kxx + kyy - 2 * kxy)
+
+
+def test_mmd_matches_brute_force():
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(12, 4)), rng.normal(1.0, size=(9, 4))
+    Z = np.vstack([X, Y])
+    d2 = [np.sum((Z[i] - Z[j]) ** 2) for i in range(len(Z)) for j in range(i + 1, len(Z))]
+    s2 = np.median(d2)
+    assert median_bandwidth(X, Y) == pytest.approx(s2)
+    assert mmd_rbf(X, Y) == pytest.approx(brute_mmd(X, Y, s2), rel=1e-10)
+    assert mmd_rbf(X, Y, sigma2=3.0) == pytest.approx(brute_mmd(X, Y, 3.0), rel=1e-10)
+
+
+def test_mmd_orders_distributions():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(60, 5))
+    assert mmd_rbf(X, X) == pytest.approx(0.0, abs=1e-7)
+    near, far = rng.normal(0.2, size=(60, 5)), rng.normal(2.0, size=(60, 5))
+    assert mmd_rbf(X, near) < mmd_rbf(X, far)
+
+
+def test_diversity_detects_mode_collapse():
+    rng = np.random.default_rng(12)
+    real = rng.normal(size=(40, 6))
+    healthy = diversity_scores(real, rng.normal(size=(40, 6)))
+    collapsed = diversity_scores(real, np.tile(real[:1], (40, 1)) + 1e-3 * rng.normal(size=(40, 6)))
+    assert 0.8 < healthy["diversity_ratio"] < 1.2 and 0.8 < healthy["std_ratio"] < 1.2
+    assert collapsed["diversity_ratio"] < 0.01 and collapsed["std_ratio"] < 0.01
+    # brute-force check of the definition
+    from itertools import combinations
+    d = lambda A: np.mean([np.linalg.norm(a - b) for a, b in combinations(A, 2)])  # noqa: E731
+    fake = real[::2] * 0.5
+    assert diversity_scores(real, fake)["diversity_ratio"] == pytest.approx(d(fake) / d(real))
