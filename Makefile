@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 run: env
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/local --report results/report.html
+	@echo "Report: results/report.html"
 
 dry-run: env
 	$(BIN)/snakemake --profile profiles/local -n

@@ -14,12 +14,19 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/kmers.smk"
 include: "workflow/rules/sequences.smk"
 include: "workflow/rules/expression.smk"
+include: "workflow/rules/gan.smk"
+include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/quality.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

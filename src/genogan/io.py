@@ -52,6 +52,7 @@ def setup_logging(log_path=None, level=logging.INFO) -> logging.Logger:
     logger = logging.getLogger("genogan")
     logger.setLevel(level)
     logger.handlers.clear()
+    logger.propagate = False  # TensorFlow configures the root logger: avoid every line twice
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     handlers = [logging.StreamHandler(sys.stderr)]
     if log_path:

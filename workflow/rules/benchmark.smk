@@ -8,6 +8,12 @@ from genogan.benchmark.classify import CLASSIFIERS
 from genogan.benchmark.splits import DATASET_REGEX
 
 BENCH = bench_targets.benchmark_settings(config.get("benchmark", {}))
+# fitted per training fold (never on the whole matrix): the expression gene filter
+FEATURE_FILTER = (
+    config["expression"]["filter"]
+    if INPUT_TYPE == "expression"
+    else {"method": "none", "n": 1}
+)
 
 
 rule split:
@@ -42,6 +48,7 @@ rule fold_dataset:
         "../../envs/ml.yaml"
     params:
         seed=BENCH["seed"],
+        feature_filter=FEATURE_FILTER,
     script:
         "../scripts/fold_dataset.py"
 
@@ -51,6 +58,8 @@ rule full_dataset:
         matrix="results/features/matrix.parquet",
     output:
         train="results/datasets/full/train.parquet",
+    params:
+        feature_filter=FEATURE_FILTER,
     log:
         "logs/full_dataset.log",
     conda:
@@ -155,3 +164,25 @@ rule plots:
         benchmark=BENCH,
     script:
         "../scripts/plots.py"
+
+
+# Synthetic samples of the classical baselines (SMOTE, noise, ...) as files, so the quality stage
+# scores them beside the GANs. Reads only the fold's training part.
+rule baseline_synthetic:
+    input:
+        train="results/datasets/{dataset}/train.parquet",
+    output:
+        "results/synthetic/{dataset}/{model}/seed{seed}.parquet",
+    log:
+        "logs/baseline_synthetic/{dataset}/{model}/seed{seed}.log",
+    wildcard_constraints:
+        dataset=DATASET_REGEX,
+        model="smote|random_oversample|gaussian_noise|mixup",
+        seed="[0-9]+",
+    conda:
+        "../../envs/ml.yaml"
+    params:
+        amount=BENCH["amount"],
+        augmenter_params=lambda wc: BENCH["augmenter_params"].get(wc.model, {}),
+    script:
+        "../scripts/baseline_synthetic.py"

@@ -73,6 +73,16 @@ def expression_inputs(wildcards):
     return {**inputs, "gene_lengths": lengths} if lengths else inputs
 
 
+def provenance_inputs():
+    """Every input file of the run: the sheet, the reference, the feature table, per-sample inputs."""
+    files = [config["samples"], REFERENCE, config["features_table"]]
+    files += [config["sequences"]["path"], config["expression"]["path"]]
+    for col in ("fq1", "fq2", "bam", "cram", "fasta"):
+        if col in SAMPLES.columns:
+            files += list(SAMPLES[col])
+    return [f for f in dict.fromkeys(files) if f]
+
+
 def aligned_samples():
     return [s for s, kind in SAMPLES["input_kind"].items() if kind == "fastq"]
 
@@ -85,4 +95,11 @@ def preprocessing_targets():
 
 
 def all_targets():
-    return preprocessing_targets()
+    from genogan.benchmark.targets import benchmark_targets, quality_targets
+
+    return (
+        preprocessing_targets()
+        + benchmark_targets(config)
+        + quality_targets(config)
+        + PROVENANCE_OUTPUTS
+    )

@@ -6,6 +6,8 @@ from genogan.benchmark.splits import DATASET_WILDCARD_REGEX
 from genogan.gan.pipeline import rule_params as gan_rule_params
 
 GAN_DIR = "results/gan/{dataset}/{model}/seed{seed}"
+# GAN model names only: classical baselines write synthetic files too (rule baseline_synthetic)
+GAN_MODEL_REGEX = "(?!(?:smote|random_oversample|gaussian_noise|mixup)/)[A-Za-z][A-Za-z0-9_]*"
 
 
 rule train_gan:
@@ -30,7 +32,7 @@ rule train_gan:
         "logs/benchmark/train_gan/{dataset}/{model}/seed{seed}.tsv"
     wildcard_constraints:
         dataset=DATASET_WILDCARD_REGEX,
-        model="[A-Za-z][A-Za-z0-9_]*",
+        model=GAN_MODEL_REGEX,
         seed="[0-9]+",
     conda:
         "../../envs/gan.yaml"
@@ -62,7 +64,7 @@ rule generate:
         "logs/benchmark/generate/{dataset}/{model}/seed{seed}.tsv"
     wildcard_constraints:
         dataset=DATASET_WILDCARD_REGEX,
-        model="[A-Za-z][A-Za-z0-9_]*",
+        model=GAN_MODEL_REGEX,
         seed="[0-9]+",
     conda:
         "../../envs/gan.yaml"

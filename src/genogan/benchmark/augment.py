@@ -309,3 +309,24 @@ def make_augmenter(method: str, amount="balance", seed: int = 0, params: dict | 
         raise GenoganInputError(f"unknown augmenter {method!r} and no GAN stage to build it",
                                 fix=f"use one of {sorted(AUGMENTERS)} or a GAN model") from err
     return GANAugmenter(model=method, params=params, amount=amount, seed=seed)
+
+
+def classical_synthetic(train, method: str, amount="balance", seed: int = 0,
+                        params: dict | None = None):
+    """Only the synthetic rows a classical augmenter adds to `train` (a FeatureMatrix), labelled
+    like the GAN pools, so the quality stage scores SMOTE/noise/mixup beside the GANs."""
+    import pandas as pd
+
+    from genogan.features import FeatureMatrix
+
+    if method not in CLASSICAL_METHODS or method in ("none", "class_weight"):
+        raise GenoganInputError(f"{method!r} adds no classical synthetic samples",
+                                fix="use smote, random_oversample, gaussian_noise or mixup")
+    aug = make_augmenter(method, amount, seed, params)
+    X, y = aug.fit_resample(train.X, train.y)
+    mask = np.asarray(aug.synthetic_mask_, dtype=bool)
+    n = int(mask.sum())
+    extra = pd.DataFrame({"synthetic": [True] * n, "model": [method] * n, "seed": [seed] * n})
+    return FeatureMatrix(X=X[mask], y=np.asarray(y)[mask],
+                         samples=np.array([f"syn_{method}_{seed}_{i}" for i in range(n)]),
+                         feature_names=list(train.feature_names), extra=extra)

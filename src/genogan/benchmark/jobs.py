@@ -38,18 +38,30 @@ def split_job(matrix_path, out_path, folds: int, repeats: int, seed: int) -> pd.
     return splits
 
 
-def fold_dataset_job(matrix_path, splits_path, dataset: str, seed: int, train_out, test_out):
-    """Write one data set's training part and test part to separate files (never mixed)."""
+def fold_dataset_job(matrix_path, splits_path, dataset: str, seed: int, train_out, test_out,
+                     feature_filter: dict | None = None):
+    """Write one data set's training part and test part to separate files (never mixed).
+
+    `feature_filter` ({method, n}, e.g. the expression gene filter) is fitted on this training
+    part only and applied to both parts, so feature selection never sees the test fold.
+    """
+    from genogan.expression import apply_fold_filter
+
     train, test = dataset_from_id(read_matrix(matrix_path), read_splits(splits_path), dataset,
                                   seed)
+    f = feature_filter or {"method": "none", "n": 1}
+    train, test = apply_fold_filter(train, test, f["method"], f["n"])
     write_matrix(train, train_out)
     write_matrix(test, test_out)
     return train, test
 
 
-def full_dataset_job(matrix_path, out_path) -> FeatureMatrix:
+def full_dataset_job(matrix_path, out_path, feature_filter: dict | None = None) -> FeatureMatrix:
     """The whole cohort as a 'training set': input of the INVALID leaky control only."""
-    matrix = read_matrix(matrix_path)
+    from genogan.expression import apply_fold_filter
+
+    f = feature_filter or {"method": "none", "n": 1}
+    matrix, _ = apply_fold_filter(read_matrix(matrix_path), None, f["method"], f["n"])
     write_matrix(matrix, out_path)
     return matrix
 

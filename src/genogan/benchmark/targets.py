@@ -39,6 +39,8 @@ DEFAULTS = {
                        "arms": ["none", "smote", "cwgan_gp"]},
     "null_control": {"enabled": True, "repeats": 1, "arms": ["none", "smote", "cwgan_gp"]},
     "leaky_control": {"enabled": True, "arms": ["smote", "cwgan_gp"], "all_classifiers": False},
+    "use_gated_synthetic": False,
+    "quality_baselines": ["smote", "gaussian_noise"],
     "mem_mb": 2000,
     "runtime": "30m",
 }
@@ -146,11 +148,27 @@ def classify_inputs(dataset: str, arm: str, s: dict) -> dict:
               "splits": "results/splits/splits.tsv"}
     if a.is_gan:
         source = "full" if a.leaky else dataset
-        inputs["synthetic"] = [f"results/synthetic/{source}/{a.method}/seed{g}.parquet"
+        inputs["synthetic"] = [synthetic_file(source, a.method, g, s["use_gated_synthetic"])
                                for g in generator_seeds_for(dataset, s)]
     elif a.leaky:
         inputs["full"] = "results/datasets/full/train.parquet"
     return inputs
+
+
+def synthetic_file(dataset: str, model: str, seed: int, gated: bool = False) -> str:
+    """A GAN's synthetic pool, or the privacy-gated pool (gate fitted on the training part only)."""
+    if gated:
+        return f"results/quality/{dataset}/{model}/seed{seed}/gated.parquet"
+    return f"results/synthetic/{dataset}/{model}/seed{seed}.parquet"
+
+
+def quality_targets(config: dict) -> list[str]:
+    """Quality reports of every GAN arm and classical baseline on the main folds (first seed)."""
+    s = benchmark_settings(config.get("benchmark", {}))
+    gans = [a for a in s["arms"] if parse_arm(a).is_gan]
+    seed = int(s["generator_seeds"][0])
+    return [f"results/quality/{ds}/{m}/seed{seed}/summary.tsv" for ds in _main_datasets(s)
+            for m in gans + list(s["quality_baselines"])]
 
 
 def gan_trainings(s: dict) -> list[tuple[str, str, int]]:

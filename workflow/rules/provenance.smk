@@ -1,0 +1,36 @@
+# Provenance for the report: the run's config (all seeds included), software versions and
+# SHA-256 checksums of every input file.
+PROVENANCE_OUTPUTS = [
+    "results/provenance/config.yaml",
+    "results/provenance/versions.tsv",
+    "results/provenance/checksums.tsv",
+]
+
+
+rule provenance:
+    input:
+        provenance_inputs(),
+    output:
+        config=report(
+            "results/provenance/config.yaml",
+            caption="../report/provenance_config.rst",
+            category="0. Run provenance",
+        ),
+        versions=report(
+            "results/provenance/versions.tsv",
+            caption="../report/provenance_versions.rst",
+            category="0. Run provenance",
+        ),
+        checksums=report(
+            "results/provenance/checksums.tsv",
+            caption="../report/provenance_checksums.rst",
+            category="0. Run provenance",
+        ),
+    params:
+        config=config,
+    log:
+        "logs/provenance.log",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/provenance.py"
