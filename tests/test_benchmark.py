@@ -521,3 +521,36 @@ def test_cli_chain_split_fold_classify_aggregate(tmp_path, capsys):
     assert main(["split", "--matrix", str(tmp_path / "m.parquet"), "--out",
                  str(tmp_path / "x.tsv"), "--folds", "9"]) == 1
     assert "fewer than the 9 cross-validation folds" in capsys.readouterr().err
+
+
+def test_classical_synthetic_returns_only_new_rows():
+    """The baseline pools written for the quality stage hold exactly the augmenter's new rows."""
+    from genogan.benchmark.augment import classical_synthetic
+    from genogan.features import FeatureMatrix
+
+    rng = np.random.default_rng(0)
+    y = np.array(["a"] * 12 + ["b"] * 4)
+    X = rng.normal(size=(16, 5)) + (y == "b")[:, None] * 3
+    train = FeatureMatrix(X=X, y=y, samples=np.array([f"s{i}" for i in range(16)]),
+                          feature_names=list("vwxyz"))
+    syn = classical_synthetic(train, "smote", "balance", seed=1)
+    assert list(syn.y) == ["b"] * 8  # balance: top up the minority class to 12
+    assert syn.extra["synthetic"].all() and set(syn.extra["model"]) == {"smote"}
+    # SMOTE points lie on segments between minority samples: inside their bounding box
+    lo, hi = X[y == "b"].min(axis=0), X[y == "b"].max(axis=0)
+    assert ((syn.X >= lo - 1e-9) & (syn.X <= hi + 1e-9)).all()
+    assert not any((syn.X == row).all(axis=1).any() for row in X)  # no copies of real rows
+    with pytest.raises(GenoganInputError, match="adds no classical synthetic samples"):
+        classical_synthetic(train, "none")
+
+
+def test_quality_targets_cover_gans_and_baselines():
+    from genogan.benchmark.targets import quality_targets
+
+    cfg = {"benchmark": {"folds": 2, "repeats": 1, "arms": ["none", "smote", "cwgan_gp"],
+                         "generator_seeds": [4, 5], "quality_baselines": ["smote"]}}
+    assert quality_targets(cfg) == [
+        "results/quality/r0_f0/cwgan_gp/seed4/summary.tsv",
+        "results/quality/r0_f0/smote/seed4/summary.tsv",
+        "results/quality/r0_f1/cwgan_gp/seed4/summary.tsv",
+        "results/quality/r0_f1/smote/seed4/summary.tsv"]
