@@ -17,6 +17,13 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+# --sdm apptainer: run every job in this image (build it from the Dockerfile, see README).
+if config.get("container"):
+
+    container: config["container"]
+
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/align.smk"
