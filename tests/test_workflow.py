@@ -86,3 +86,40 @@ def test_tiny_end_to_end_to_feature_matrix(tmp_path):
     assert len(stats) == 9
     assert (tmp_path / "results/bam/S001.bam.bai").exists()
     assert (tmp_path / "logs/align/S001.log").read_text().strip()
+
+
+@pytest.mark.slow
+def test_tiny_full_pipeline_reads_to_report(tmp_path):
+    """The real Snakefile end to end on a tiny cohort: reads -> BAM -> k-mers -> folds -> GANs ->
+    classifiers -> statistics -> quality -> HTML report; no training set holds a test sample."""
+    import pandas as pd
+
+    data = tiny_cohort(tmp_path, n_samples=12)
+    cfg = write_config(tmp_path, {
+        "samples": str(data / "samples.tsv"), "reference": str(data / "reference.fa"),
+        "kmers": {"k": 3},
+        "benchmark": {"folds": 2, "repeats": 1, "classifiers": ["logreg"],
+                      "main_classifier": "logreg", "arms": ["none", "smote", "cwgan_gp"],
+                      "generator_seeds": [1],
+                      "dose_response": {"enabled": True, "ratios": [0, 1], "arms": ["cwgan_gp"]},
+                      "learning_curve": {"enabled": True, "fractions": [0.5],
+                                         "arms": ["none", "cwgan_gp"]},
+                      "null_control": {"enabled": True, "arms": ["none", "cwgan_gp"]},
+                      "leaky_control": {"enabled": True, "arms": ["cwgan_gp"]},
+                      "quality_baselines": ["smote"]},
+        "gan": {"epochs": 4, "batch_size": 8, "checkpoint_every": 2, "monitor_every": 2,
+                "amount": {"mode": "multiple", "value": 2},
+                "cwgan_gp": {"generator_units": [16], "critic_units": [16], "latent_dim": 8}},
+        "quality": {"detection_folds": 2, "mmd_permutations": 20}})
+    run_snakemake(tmp_path, "--configfile", str(cfg), "--cores", "2", timeout=1500)
+    agg = pd.read_csv(tmp_path / "results/benchmark/aggregate.tsv", sep="\t")
+    assert {"none", "smote", "cwgan_gp"} <= set(agg["arm"])
+    for fold in ("r0_f0", "r0_f1"):
+        train = pd.read_parquet(tmp_path / f"results/datasets/{fold}/train.parquet")
+        test = pd.read_parquet(tmp_path / f"results/datasets/{fold}/test.parquet")
+        assert not set(train["sample"]) & set(test["sample"])
+        assert (tmp_path / f"results/quality/{fold}/cwgan_gp/seed1/summary.tsv").exists()
+    assert "training on CPU" in (tmp_path / "logs/train_gan/r0_f0/cwgan_gp/seed1.log").read_text()
+    run_snakemake(tmp_path, "--configfile", str(cfg), "--report", "report.html")
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "INVALID" in html or "leaky" in html
