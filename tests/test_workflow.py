@@ -17,8 +17,9 @@ def test_lint_clean(tmp_path):
 
 
 def test_dry_run_demo_plans_every_stage(tmp_path):
-    proc = run_snakemake(REPO, "-n", "--quiet", "rules")
-    for rule in ("simulate_demo", "align", "kmer_profile", "feature_matrix"):
+    proc = run_snakemake(REPO, "-n", "--forceall", "--quiet", "rules")
+    for rule in ("simulate_demo", "align", "kmer_profile", "feature_matrix", "split", "train_gan",
+                 "generate", "classify", "quality", "aggregate", "plots", "provenance"):
         assert rule in proc.stdout, f"{rule} missing from the demo DAG:\n{proc.stdout}"
 
 

@@ -4,7 +4,7 @@
 rule align:
     input:
         unpack(fastq_inputs),
-        reference=REFERENCE,
+        reference=REFERENCE or [],
     output:
         bam="results/bam/{sample}.bam",
         bai="results/bam/{sample}.bam.bai",
@@ -28,7 +28,7 @@ rule alignment_stats:
     input:
         bam="results/bam/{sample}.bam",
         bai="results/bam/{sample}.bam.bai",
-        reference=REFERENCE,
+        reference=REFERENCE or [],
     output:
         "results/qc/{sample}.align_stats.tsv",
     log:

@@ -167,7 +167,10 @@ rule plots:
 
 
 # Synthetic samples of the classical baselines (SMOTE, noise, ...) as files, so the quality stage
-# scores them beside the GANs. Reads only the fold's training part.
+# scores them beside the GANs, with pools of the same size as the GANs' (`gan.amount`).
+# Reads only the fold's training part.
+GAN_AMOUNT = config["gan"]["amount"]
+BASELINE_POOL = GAN_AMOUNT["value"] if GAN_AMOUNT["mode"] == "multiple" else "balance"
 rule baseline_synthetic:
     input:
         train="results/datasets/{dataset}/train.parquet",
@@ -182,7 +185,7 @@ rule baseline_synthetic:
     conda:
         "../../envs/ml.yaml"
     params:
-        amount=BENCH["amount"],
+        amount=BASELINE_POOL,
         augmenter_params=lambda wc: BENCH["augmenter_params"].get(wc.model, {}),
     script:
         "../scripts/baseline_synthetic.py"
