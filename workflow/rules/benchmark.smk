@@ -11,7 +11,7 @@ BENCH = bench_targets.benchmark_settings(config.get("benchmark", {}))
 # fitted per training fold (never on the whole matrix): the expression gene filter
 FEATURE_FILTER = (
     config["expression"]["filter"]
-    if INPUT_TYPE == "expression"
+    if config.get("input_type") == "expression"
     else {"method": "none", "n": 1}
 )
 
@@ -169,7 +169,7 @@ rule plots:
 # Synthetic samples of the classical baselines (SMOTE, noise, ...) as files, so the quality stage
 # scores them beside the GANs, with pools of the same size as the GANs' (`gan.amount`).
 # Reads only the fold's training part.
-GAN_AMOUNT = config["gan"]["amount"]
+GAN_AMOUNT = config.get("gan", {}).get("amount", {"mode": "multiple", "value": 5})
 BASELINE_POOL = GAN_AMOUNT["value"] if GAN_AMOUNT["mode"] == "multiple" else "balance"
 rule baseline_synthetic:
     input:
