@@ -98,3 +98,23 @@ def test_example_config_runs_end_to_end(tmp_path, name):
     np.testing.assert_allclose(fm.X, expected.X)
     names = (tmp_path / "results" / "features" / "feature_names.txt").read_text().split()
     assert names == expected.feature_names
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_example_runs_through_gan_and_benchmark(tmp_path, name):
+    """Protein and expression inputs go through the same GAN, benchmark and quality stages."""
+    import pandas as pd
+    import yaml
+
+    shutil.copytree(EXAMPLES / name, tmp_path / "config" / "examples" / name)
+    cfg = tmp_path / "config" / "examples" / name / "config.yaml"
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(yaml.safe_dump({"gan": {"epochs": 3}, "quality": {"mmd_permutations": 10}}))
+    run_snakemake(tmp_path, "--configfile", str(cfg), str(tiny), "--cores", "2", timeout=1500)
+    agg = pd.read_csv(tmp_path / "results/benchmark/aggregate.tsv", sep="\t")
+    assert {"none", "smote", "cwgan_gp"} <= set(agg["arm"])
+    assert (tmp_path / "results/quality/r0_f0/cwgan_gp/seed1/summary.tsv").exists()
+    train = read_matrix(tmp_path / "results/datasets/r0_f0/train.parquet")
+    if name == "expression":  # the gene filter is fitted per fold: 50 genes kept
+        assert len(train.feature_names) == 50
