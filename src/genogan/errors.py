@@ -6,7 +6,8 @@ from __future__ import annotations
 class GenoganInputError(ValueError):
     """Bad user input. The message names what is wrong, where (file/sample) and how to fix it."""
 
-    def __init__(self, problem: str, *, path=None, sample: str | None = None, fix: str | None = None):
+    def __init__(self, problem: str, *, path=None, sample: str | None = None,
+                 fix: str | None = None):
         parts = []
         if sample is not None:
             parts.append(f"sample '{sample}'")

@@ -135,6 +135,7 @@ BENCH_PLOT_REPORT = {
     "roc_pr": ("benchmark_roc_pr.rst", "Main comparison"),
     "dose_response": ("benchmark_dose_response.rst", "Scenarios"),
     "learning_curve": ("benchmark_learning_curve.rst", "Scenarios"),
+    "imbalance": ("benchmark_imbalance.rst", "Scenarios"),
     "null_control": ("benchmark_null_control.rst", "Controls"),
     "leaky_inflation": ("benchmark_leaky_inflation.rst", "Controls"),
 }

@@ -18,6 +18,8 @@ import pandas as pd
 from genogan.benchmark.metrics import METRICS
 from genogan.benchmark.stats import corrected_ttest, delong_test, mean_ci, worth_real_samples
 
+# `percent`: the scenario's x value -- % of the training part kept (learning curve) or % of the
+# minority class's training samples kept (imbalance); 100 for the main benchmark.
 ARM_KEYS = ["scenario", "percent", "arm", "method", "amount", "leaky", "classifier"]
 UNIT = ["repeat", "fold"]
 METRIC_RANGE = {"mcc": (-1.0, 1.0)}  # every other metric lies in [0, 1]

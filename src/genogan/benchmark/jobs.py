@@ -107,7 +107,7 @@ def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic,
                                  classifier_params=s["classifier_params"].get(classifier))
         amount = a.amount(s["amount"]) if a.stochastic else 0.0
         meta = {"dataset": str(ds), "scenario": ds.scenario, "repeat": ds.repeat, "fold": ds.fold,
-                "percent": ds.percent, "arm": str(a), "method": a.method,
+                "percent": ds.curve_percent, "arm": str(a), "method": a.method,
                 "amount": amount if amount == "balance" else format_ratio(amount), "leaky": a.leaky,
                 "classifier": classifier, "generator_seed": gen_seed, "positive": positive}
         rows.append({**meta, **row})

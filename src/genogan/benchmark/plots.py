@@ -134,6 +134,46 @@ def plot_learning_curve(table: pd.DataFrame, worth: pd.DataFrame, path, classifi
     _save(fig, path)
 
 
+IMBALANCE_METRICS = ("auroc", "balanced_accuracy")
+
+
+def plot_imbalance(table: pd.DataFrame, path, classifier: str,
+                   metrics=IMBALANCE_METRICS) -> None:
+    """Metric vs % of the minority class's training samples kept, one line (with CIs) per arm.
+
+    The 100 % point is the main benchmark (same arms, main classifier). A threshold-free metric
+    (AUROC) sits beside balanced accuracy, which is where imbalance and rebalancing show most.
+    """
+    im = table[(table["scenario"] == "imbalance") & (table["classifier"] == classifier)]
+    if im.empty:
+        return _empty(path, "Class imbalance", "imbalance scenario disabled or empty")
+    full = table[(table["scenario"] == "main") & (table["classifier"] == classifier)
+                 & (table["percent"] == 100) & table["arm"].isin(im["arm"].unique())]
+    data = pd.concat([im, full])
+    arms = list(dict.fromkeys(im["arm"]))
+    percents = sorted({int(p) for p in data["percent"]})
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for k, arm in enumerate(arms):
+            sub = data[(data["metric"] == metric) & (data["arm"] == arm)].sort_values("percent")
+            x = sub["percent"].astype(float) * (1 + (k - (len(arms) - 1) / 2) * 0.02)
+            err = np.vstack([sub["mean"] - sub["ci_low"], sub["ci_high"] - sub["mean"]])
+            ax.errorbar(x, sub["mean"], yerr=np.nan_to_num(err), marker="o", capsize=3,
+                        label=arm)
+        if metric in CHANCE:
+            ax.axhline(CHANCE[metric], color="grey", ls=":", label="chance")
+        ax.set_xscale("log")
+        ax.set_xticks(percents, [f"{p} %" for p in percents])
+        ax.minorticks_off()
+        ax.set(xlabel="minority-class training samples kept (% of the fold's; test fold intact)",
+               ylabel=f"{METRIC_LABELS[metric]} (mean, 95 % CI)", title=METRIC_LABELS[metric])
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(title="arm", fontsize="small", loc="best")
+    fig.suptitle(f"Class imbalance ({classifier}): does augmentation help as the minority class "
+                 "shrinks? (100 % = main benchmark)")
+    _save(fig, path)
+
+
 def _worth_note(worth: pd.DataFrame, classifier: str, metric: str) -> str:
     """One line per arm where it helps: its score is worth n real samples at some fraction."""
     if worth is None or worth.empty:
@@ -232,6 +272,7 @@ def all_plots(tables: dict, outputs: dict, s: dict) -> None:
         "roc_pr": lambda p: plot_roc_pr(tables["pooled_oof"], p, clf),
         "learning_curve": lambda p: plot_learning_curve(tables["aggregate"], tables["worth"], p,
                                                         clf),
+        "imbalance": lambda p: plot_imbalance(tables["aggregate"], p, clf),
         "null_control": lambda p: plot_null(tables["aggregate"], p),
         "dose_response": lambda p: plot_dose_response(tables["aggregate"], p, clf,
                                                       s["dose_response"]["arms"]),

@@ -10,6 +10,9 @@ Data set ids (the workflow's `{dataset}` wildcard):
 - `r{repeat}_f{fold}`          one fold of the main benchmark (test = that fold, train = the rest);
 - `r{repeat}_f{fold}_p{pct}`   learning curve: `pct` % of the real training part (per class, nested:
                                p25 is a subset of p50); the test part is the full real test fold;
+- `r{repeat}_f{fold}_m{pct}`   class imbalance: the cohort's minority class keeps `pct` % of its
+                               training samples (nested, seeded; every other class and the test
+                               part are untouched);
 - `null_r{repeat}_f{fold}`     permuted-label null control (labels permuted once over the whole
                                cohort, seeded, before splitting: test labels are permuted too);
 - `full`                       the whole matrix (only for the *leaky* control; never a CV fold).
@@ -25,15 +28,17 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from genogan.benchmark.metrics import default_positive
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 
 SPLIT_COLUMNS = ["sample", "condition", "repeat", "fold", "role"]
-DATASET_REGEX = r"(?:null_)?r[0-9]+_f[0-9]+(?:_p[0-9]+)?"
+DATASET_REGEX = r"(?:null_)?r[0-9]+_f[0-9]+(?:_[pm][0-9]+)?"
 DATASET_WILDCARD_REGEX = rf"full|{DATASET_REGEX}"
 _DATASET_RE = re.compile(r"^(?P<null>null_)?r(?P<repeat>[0-9]+)_f(?P<fold>[0-9]+)"
-                         r"(?:_p(?P<pct>[0-9]+))?$")
-MIN_PER_CLASS = 2  # smallest class kept by a learning-curve subsample (SMOTE, classifiers need 2)
+                         r"(?:_p(?P<pct>[0-9]+)|_m(?P<minority>[0-9]+))?$")
+MIN_PER_CLASS = 2  # smallest class kept by a training subsample (SMOTE, classifiers need 2)
+_IMBALANCE_STREAM = 0x696D62  # 'imb': the minority subsample's seed stream, apart from the others
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,19 @@ class DatasetId:
     fold: int
     percent: int = 100
     null: bool = False
+    minority: int = 100  # % of the minority class's training samples kept (imbalance scenario)
+
+    def __post_init__(self):
+        if self.minority != 100 and (self.percent != 100 or self.null):
+            raise ValueError("the imbalance scenario (minority < 100) is not combined with a "
+                             "learning-curve percent or the null control")
 
     def __str__(self) -> str:
         text = f"r{self.repeat}_f{self.fold}"
         if self.percent != 100:
             text += f"_p{self.percent}"
+        if self.minority != 100:
+            text += f"_m{self.minority}"
         return f"null_{text}" if self.null else text
 
     @property
@@ -56,31 +69,49 @@ class DatasetId:
         return self.percent / 100.0
 
     @property
+    def minority_fraction(self) -> float:
+        return self.minority / 100.0
+
+    @property
     def scenario(self) -> str:
-        """`main`, `learning_curve` or `null` (how the aggregation groups rows)."""
+        """`main`, `learning_curve`, `imbalance` or `null` (how the aggregation groups rows)."""
         if self.null:
             return "null"
+        if self.minority != 100:
+            return "imbalance"
         return "learning_curve" if self.percent != 100 else "main"
+
+    @property
+    def curve_percent(self) -> int:
+        """The `percent` column of the results: the x value of this id's scenario curve
+        (minority % kept for `imbalance`, training % kept otherwise)."""
+        return self.minority if self.scenario == "imbalance" else self.percent
 
 
 def parse_dataset_id(text: str) -> DatasetId:
-    """Parse `r0_f1`, `r0_f1_p25`, `null_r0_f1`; bad ids get an error naming the pattern."""
+    """Parse `r0_f1`, `r0_f1_p25`, `r0_f1_m25`, `null_r0_f1`; bad ids get an error naming the
+    pattern."""
     match = _DATASET_RE.match(str(text))
     pct = int(match["pct"]) if match and match["pct"] else 100
-    if not match or not 1 <= pct <= 100:
+    minority = int(match["minority"]) if match and match["minority"] else 100
+    if not match or not 1 <= pct <= 100 or not 1 <= minority <= 100 or (
+            match["null"] and minority != 100):
         raise GenoganInputError(
             f"invalid benchmark data set id {text!r}",
-            fix="use r<repeat>_f<fold>, r<repeat>_f<fold>_p<1-99> or null_r<repeat>_f<fold>")
-    return DatasetId(int(match["repeat"]), int(match["fold"]), pct, bool(match["null"]))
+            fix="use r<repeat>_f<fold>, r<repeat>_f<fold>_p<1-99>, r<repeat>_f<fold>_m<1-99> or "
+                "null_r<repeat>_f<fold>")
+    return DatasetId(int(match["repeat"]), int(match["fold"]), pct, bool(match["null"]), minority)
 
 
-def fraction_to_percent(fraction: float) -> int:
-    """Learning-curve fractions become integer percents in ids; reject ones that would round."""
+def fraction_to_percent(fraction: float, key: str = "benchmark.learning_curve.fractions") -> int:
+    """Scenario fractions become integer percents in ids; reject ones that would round.
+
+    `key` is the config key the fraction came from (named in the error)."""
     pct = round(float(fraction) * 100)
     if not 1 <= pct <= 100 or abs(pct - float(fraction) * 100) > 1e-9:
         raise GenoganInputError(
-            f"learning-curve fraction {fraction!r} is not a whole percent in (0, 1]",
-            fix="use fractions such as 0.1, 0.25, 0.5 in `benchmark.learning_curve.fractions`")
+            f"fraction {fraction!r} in `{key}` is not a whole percent in (0, 1]",
+            fix=f"use fractions such as 0.1, 0.25, 0.5 in `{key}`")
     return pct
 
 
@@ -161,6 +192,27 @@ def subsample_per_class(y, fraction: float, seed) -> np.ndarray:
     return np.sort(np.concatenate(keep))
 
 
+def subsample_minority(y, minority: str, fraction: float, seed) -> np.ndarray:
+    """Indices (sorted) that keep every sample except part of the `minority` class.
+
+    The minority class keeps `round(fraction * n)` of its n samples, the first ones of a seeded
+    permutation, so a smaller fraction is a subset of a larger one and the imbalance sweep varies
+    only how rare the class is. Fewer than `MIN_PER_CLASS` kept is an error: SMOTE and the
+    classifiers need two samples of each class.
+    """
+    y = np.asarray(y).astype(str)
+    idx = np.flatnonzero(y == str(minority))
+    n_keep = int(round(float(fraction) * len(idx)))
+    if n_keep < MIN_PER_CLASS:
+        raise GenoganInputError(
+            f"imbalance scenario: keeping {float(fraction):g} of the {len(idx)} training samples "
+            f"of minority class {str(minority)!r} leaves {n_keep}, fewer than {MIN_PER_CLASS}",
+            fix="raise the smallest value of benchmark.imbalance.minority_fractions, lower "
+                "benchmark.folds, or add samples of that class")
+    kept = np.random.default_rng(seed).permutation(idx)[:n_keep]
+    return np.sort(np.concatenate([np.flatnonzero(y != str(minority)), kept]))
+
+
 def _take(matrix: FeatureMatrix, idx, y=None) -> FeatureMatrix:
     extra = matrix.extra.iloc[idx].reset_index(drop=True) if matrix.extra is not None else None
     labels = matrix.y if y is None else y
@@ -169,11 +221,15 @@ def _take(matrix: FeatureMatrix, idx, y=None) -> FeatureMatrix:
 
 
 def fold_dataset(matrix: FeatureMatrix, splits: pd.DataFrame, repeat: int, fold: int,
-                 fraction: float = 1.0, permute_labels: bool = False, seed: int = 0):
+                 fraction: float = 1.0, permute_labels: bool = False, seed: int = 0,
+                 minority_fraction: float = 1.0):
     """(train, test) FeatureMatrix objects of one fold; the two share no sample.
 
     `fraction` < 1 subsamples only the training part (stratified, nested, deterministic); the
-    test part is always the whole real test fold. `permute_labels` replaces the labels of the
+    test part is always the whole real test fold. `minority_fraction` < 1 instead drops part of
+    the cohort's minority class (`default_positive` of all labels: the same class in every fold)
+    from the training part only, so the classifiers and GANs learn from a more imbalanced set
+    and are scored on the real test fold. `permute_labels` replaces the labels of the
     whole cohort by one seeded permutation *before* splitting, so test labels are permuted too and
     every arm must score at chance.
     """
@@ -188,6 +244,10 @@ def fold_dataset(matrix: FeatureMatrix, splits: pd.DataFrame, repeat: int, fold:
     if fraction < 1.0:
         sub_seed = np.random.SeedSequence([int(seed), int(repeat), int(fold)])
         train_idx = train_idx[subsample_per_class(y[train_idx], fraction, sub_seed)]
+    if minority_fraction < 1.0:
+        sub_seed = np.random.SeedSequence([int(seed), int(repeat), int(fold), _IMBALANCE_STREAM])
+        train_idx = train_idx[subsample_minority(y[train_idx], default_positive(y),
+                                                 minority_fraction, sub_seed)]
     return _take(matrix, train_idx, y), _take(matrix, test_idx, y)
 
 
@@ -204,7 +264,8 @@ def _roles_for(matrix: FeatureMatrix, part: pd.DataFrame) -> np.ndarray:
 
 
 def dataset_from_id(matrix: FeatureMatrix, splits: pd.DataFrame, dataset: str, seed: int):
-    """`fold_dataset` driven by a data set id such as `r0_f1_p25` or `null_r1_f0`."""
+    """`fold_dataset` driven by a data set id such as `r0_f1_p25`, `r0_f1_m25` or `null_r1_f0`."""
     ds = parse_dataset_id(dataset)
     return fold_dataset(matrix, splits, ds.repeat, ds.fold, fraction=ds.fraction,
-                        permute_labels=ds.null, seed=seed)
+                        permute_labels=ds.null, seed=seed,
+                        minority_fraction=ds.minority_fraction)

@@ -4,10 +4,12 @@ Kept in the package (not in a .smk file) so the Snakefile's `rule all`, the inpu
 `classify` and the job-count estimate in the README all come from one tested function.
 
 Scenarios: the main benchmark runs every arm x every classifier x every fold of every repeat, each
-stochastic arm once per generator seed. The dose-response sweep, the learning curve and the
-permuted-label null control run only the main classifier and their own (short) arm lists; the
-learning curve and the null control also only the first `repeats` repeats and the first generator
-seed, to keep the number of GAN trainings down. The leaky control runs on the main folds with the
+stochastic arm once per generator seed. The dose-response sweep, the learning curve, the
+class-imbalance sweep and the permuted-label null control run only the main classifier and their
+own (short) arm lists; the learning curve, the imbalance sweep and the null control also only the
+first `repeats` repeats and the first generator seed, to keep the number of GAN trainings down.
+The imbalance scenario is off by default (a small cohort may have too few minority samples for
+its fractions); the shipped config turns it on. The leaky control runs on the main folds with the
 main classifier (or every classifier: `leaky_control.all_classifiers`).
 """
 
@@ -37,6 +39,8 @@ DEFAULTS = {
     "dose_response": {"enabled": True, "ratios": [0, 0.5, 1, 2, 5], "arms": ["smote", "cwgan_gp"]},
     "learning_curve": {"enabled": True, "fractions": [0.25, 0.5], "repeats": 1,
                        "arms": ["none", "smote", "cwgan_gp"]},
+    "imbalance": {"enabled": False, "minority_fractions": [0.25, 0.5], "repeats": 1,
+                  "arms": ["none", "smote", "cwgan_gp"]},
     "null_control": {"enabled": True, "repeats": 1, "arms": ["none", "smote", "cwgan_gp"]},
     "leaky_control": {"enabled": True, "arms": ["smote", "cwgan_gp"], "all_classifiers": False},
     "use_gated_synthetic": False,
@@ -51,7 +55,7 @@ def _merge(defaults: dict, given: dict) -> dict:
     out = copy.deepcopy(defaults)
     for key, value in (given or {}).items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key.endswith(
-                ("response", "curve", "control")):
+                ("response", "curve", "control", "imbalance")):
             out[key] = {**out[key], **value}
         else:
             out[key] = copy.deepcopy(value)
@@ -77,7 +81,10 @@ def benchmark_settings(cfg: dict | None) -> dict:
         raise GenoganInputError("benchmark.generator_seeds is empty", fix="give at least one seed")
     s["learning_curve"]["percents"] = [fraction_to_percent(f) for f in
                                        s["learning_curve"]["fractions"] if float(f) < 1]
-    for key in ("learning_curve", "null_control"):
+    s["imbalance"]["percents"] = [
+        fraction_to_percent(f, "benchmark.imbalance.minority_fractions")
+        for f in s["imbalance"]["minority_fractions"] if float(f) < 1]
+    for key in ("learning_curve", "imbalance", "null_control"):
         s[key]["repeats"] = min(int(s[key].get("repeats") or s["repeats"]), s["repeats"])
     for ratio in s["dose_response"]["ratios"]:
         parse_amount(ratio)
@@ -106,11 +113,26 @@ def classify_jobs(s: dict) -> list[tuple[str, str, str]]:
             for pct in lc["percents"]:
                 jobs += [(str(DatasetId(ds.repeat, ds.fold, pct)), a, main_clf)
                          for a in lc["arms"]]
+    jobs += _imbalance_jobs(s)
     if s["null_control"]["enabled"]:
         for ds in _main_datasets(s, s["null_control"]["repeats"]):
             jobs += [(str(DatasetId(ds.repeat, ds.fold, null=True)), a, main_clf)
                      for a in s["null_control"]["arms"]]
     return list(dict.fromkeys(jobs))
+
+
+def _imbalance_jobs(s: dict) -> list[tuple[str, str, str]]:
+    """Imbalance sweep: main classifier on `r{r}_f{f}_m{pct}`; its 100 % point is the main fold."""
+    im, clf = s["imbalance"], s["main_classifier"]
+    if not im["enabled"]:
+        return []
+    jobs = []
+    for ds in _main_datasets(s, im["repeats"]):
+        jobs += [(str(ds), a, clf) for a in im["arms"]]  # the 100 % point
+        for pct in im["percents"]:
+            jobs += [(str(DatasetId(ds.repeat, ds.fold, minority=pct)), a, clf)
+                     for a in im["arms"]]
+    return jobs
 
 
 def dose_arms(s: dict) -> list[Arm]:
@@ -217,6 +239,8 @@ def plot_outputs(s: dict) -> dict:
         plots["dose_response"] = f"{OUT}/plots/dose_response.png"
     if s["learning_curve"]["enabled"] and s["learning_curve"]["percents"]:
         plots["learning_curve"] = f"{OUT}/plots/learning_curve.png"
+    if s["imbalance"]["enabled"] and s["imbalance"]["percents"]:
+        plots["imbalance"] = f"{OUT}/plots/imbalance.png"
     if s["null_control"]["enabled"]:
         plots["null_control"] = f"{OUT}/plots/null_control.png"
     if s["leaky_control"]["enabled"]:
