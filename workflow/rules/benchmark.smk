@@ -58,8 +58,6 @@ rule full_dataset:
         matrix="results/features/matrix.parquet",
     output:
         train="results/datasets/full/train.parquet",
-    params:
-        feature_filter=FEATURE_FILTER,
     log:
         "logs/full_dataset.log",
     conda:

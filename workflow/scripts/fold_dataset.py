@@ -8,8 +8,7 @@ from genogan.benchmark.jobs import fold_dataset_job, full_dataset_job
 log = _bootstrap.start(snakemake)
 dataset = snakemake.wildcards.get("dataset", "full")
 if dataset == "full":
-    matrix = full_dataset_job(snakemake.input.matrix, snakemake.output.train,
-                              snakemake.params.feature_filter)
+    matrix = full_dataset_job(snakemake.input.matrix, snakemake.output.train)
     log.info("full: %d samples (leaky control only)", len(matrix.samples))
 else:
     train, test = fold_dataset_job(snakemake.input.matrix, snakemake.input.splits, dataset,

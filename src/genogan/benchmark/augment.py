@@ -227,12 +227,13 @@ class PrecomputedSynthetic(Augmenter):
             syn = read_matrix(syn)
         if self.feature_names is None or list(syn.feature_names) == list(self.feature_names):
             return syn.X, syn.y
-        missing = [f for f in self.feature_names if f not in set(syn.feature_names)]
+        position = {name: i for i, name in enumerate(syn.feature_names)}
+        missing = [f for f in self.feature_names if f not in position]
         if missing:
             raise GenoganInputError(f"synthetic samples lack feature {missing[0]!r}",
                                     path=self.source or None,
                                     fix="regenerate them from this data set's training matrix")
-        order = [list(syn.feature_names).index(f) for f in self.feature_names]
+        order = [position[f] for f in self.feature_names]
         return syn.X[:, order], syn.y
 
     def generate(self, X, y, counts):

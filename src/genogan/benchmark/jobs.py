@@ -56,12 +56,13 @@ def fold_dataset_job(matrix_path, splits_path, dataset: str, seed: int, train_ou
     return train, test
 
 
-def full_dataset_job(matrix_path, out_path, feature_filter: dict | None = None) -> FeatureMatrix:
-    """The whole cohort as a 'training set': input of the INVALID leaky control only."""
-    from genogan.expression import apply_fold_filter
+def full_dataset_job(matrix_path, out_path) -> FeatureMatrix:
+    """The whole cohort as a 'training set': input of the INVALID leaky control only.
 
-    f = feature_filter or {"method": "none", "n": 1}
-    matrix, _ = apply_fold_filter(read_matrix(matrix_path), None, f["method"], f["n"])
+    Unfiltered on purpose: each fold keeps its own filtered features, and the leaky pools must
+    hold all of them (the classify job takes the fold's columns by name).
+    """
+    matrix = read_matrix(matrix_path)
     write_matrix(matrix, out_path)
     return matrix
 
