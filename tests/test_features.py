@@ -63,3 +63,16 @@ def test_atomic_outputs_get_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_write_feature_outputs_carries_meta_columns(tmp_path):
+    from genogan.features import write_feature_outputs
+
+    fm = FeatureMatrix(X=np.eye(2), y=np.array(["a", "b"]), samples=np.array(["s1", "s2"]),
+                       feature_names=["f1", "f2"])
+    sheet = pd.DataFrame({"sample": ["s1", "s2"], "condition": ["a", "b"],
+                          "meta_batch": ["x", "y"]})
+    write_feature_outputs(fm, sheet, tmp_path / "m.parquet", tmp_path / "names.txt")
+    back = read_matrix(tmp_path / "m.parquet")
+    assert back.extra["meta_batch"].tolist() == ["x", "y"] and back.feature_names == ["f1", "f2"]
+    assert (tmp_path / "names.txt").read_text() == "f1\nf2\n"

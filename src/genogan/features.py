@@ -121,3 +121,19 @@ def table_to_matrix(path, sheet: pd.DataFrame) -> FeatureMatrix:
     df = pd.concat([sheet[["sample", "condition"]].reset_index(drop=True),
                     table.reset_index(drop=True)], axis=1)
     return frame_to_matrix(df, [str(c) for c in table.columns], path)
+
+
+def write_feature_outputs(fm: FeatureMatrix, sheet: pd.DataFrame, matrix_path, names_path,
+                          logger=None) -> None:
+    """Write a stage's matrix and feature-name list, carrying the sheet's `meta_*` columns."""
+    from genogan.io import atomic_write_text
+
+    meta_columns = [c for c in sheet.columns if c.startswith("meta_")]
+    if meta_columns:
+        fm.extra = sheet[meta_columns].reset_index(drop=True)
+    write_matrix(fm, matrix_path)
+    atomic_write_text(names_path, "\n".join(fm.feature_names) + "\n")
+    if logger:
+        labels, counts = np.unique(fm.y, return_counts=True)
+        logger.info("matrix: %d samples x %d features, classes %s", *fm.X.shape,
+                    dict(zip(labels, counts, strict=True)))
