@@ -37,13 +37,7 @@ def build_parser(modules=STAGE_MODULES) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genogan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name and name.startswith(err.name):
-                continue  # stage not built yet
-            raise
-        module.register_cli(sub)
+        importlib.import_module(name).register_cli(sub)
     return parser
 
 
