@@ -190,7 +190,8 @@ def _cli(args) -> int:
     sheet = load_sample_sheet(config["samples"], check_files=not (demo or args.no_file_check),
                               n_folds=config["benchmark"].get("folds"),
                               allow_no_input=bool(config["features_table"]))
-    check_reference_needed(sheet, config, config["samples"])
+    reference = f"{config['demo']['outdir']}/reference.fa" if demo else config.get("reference")
+    check_reference_needed(sheet, {"reference": reference}, config["samples"])
     counts = sheet["condition"].value_counts().to_dict()
     print(f"OK: {len(sheet)} samples, classes {counts}, inputs "
           f"{sheet['input_kind'].value_counts().to_dict()}")
