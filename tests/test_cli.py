@@ -35,3 +35,11 @@ def test_version(argv, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert "genogan 0.1.0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("example", ["protein", "expression"])
+def test_validate_example_configs(example, capsys):
+    """Sequence/expression inputs need no per-sample file column: validate accepts them."""
+    assert main(["validate", "--config", f"config/examples/{example}/config.yaml"]) == 0
+    assert f"inputs {{'{'sequences' if example == 'protein' else 'expression'}': 40}}" in \
+        capsys.readouterr().out

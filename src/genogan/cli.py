@@ -16,7 +16,7 @@ from genogan.errors import GenoganInputError
 
 STAGE_MODULES = [
     "genogan.simulate",
-    "genogan.validate",
+    "genogan.config_check",
     "genogan.align",
     "genogan.kmers",
     "genogan.sequences",

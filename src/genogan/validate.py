@@ -170,29 +170,3 @@ def check_reference_needed(sheet: pd.DataFrame, config: dict, path=None) -> None
         raise GenoganInputError("reads or alignments need a reference genome", path=path,
                                 sample=needs["sample"].iloc[0],
                                 fix="set `reference:` in the config")
-
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="check a config and its sample sheet",
-                              description="Validate config.yaml and the sample sheet it names; "
-                              "prints a summary or the first problem with its fix.")
-    p.add_argument("--config", default="config/config.yaml",
-                   help="config YAML (default: %(default)s)")
-    p.add_argument("--no-file-check", action="store_true",
-                   help="skip checking that input files exist (e.g. before the demo is simulated)")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    config = yaml.safe_load(Path(args.config).read_text())
-    validate_config(config, args.config)
-    demo = config["demo"]["enabled"]
-    sheet = load_sample_sheet(config["samples"], check_files=not (demo or args.no_file_check),
-                              n_folds=config["benchmark"].get("folds"),
-                              allow_no_input=bool(config["features_table"]))
-    reference = f"{config['demo']['outdir']}/reference.fa" if demo else config.get("reference")
-    check_reference_needed(sheet, {"reference": reference}, config["samples"])
-    counts = sheet["condition"].value_counts().to_dict()
-    print(f"OK: {len(sheet)} samples, classes {counts}, inputs "
-          f"{sheet['input_kind'].value_counts().to_dict()}")
-    return 0

@@ -1,29 +1,15 @@
 # Sample sheet parsing, validation, input functions and target lists.
 import pandas as pd
 
-from genogan.expression import check_expression_config, gene_lengths_file
-from genogan.sequences import check_sequence_config
-from genogan.validate import check_reference_needed, load_sample_sheet, validate_config
+from genogan.expression import gene_lengths_file
+from genogan.config_check import load_workflow_inputs
 
-validate_config(config, ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml")
-
+SAMPLES, REFERENCE = load_workflow_inputs(
+    config, ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+)
 INPUT_TYPE = config["input_type"]
 DEMO = config["demo"]["enabled"]
 DEMO_DIR = config["demo"]["outdir"]
-REFERENCE = f"{DEMO_DIR}/reference.fa" if DEMO else config.get("reference", "")
-SAMPLES = load_sample_sheet(
-    config["samples"],
-    check_files=not DEMO,  # demo inputs are made by rule simulate_demo
-    n_folds=config["benchmark"].get("folds"),
-    allow_no_input=bool(config["features_table"])
-    or INPUT_TYPE == "expression"
-    or (INPUT_TYPE == "sequences" and bool(config["sequences"]["path"])),
-)
-if INPUT_TYPE == "sequences":
-    check_sequence_config(config["sequences"], SAMPLES, config["samples"])
-if INPUT_TYPE == "expression":
-    check_expression_config(config["expression"], config["samples"])
-check_reference_needed(SAMPLES, {"reference": REFERENCE}, config["samples"])
 
 
 wildcard_constraints:
