@@ -33,3 +33,16 @@ def write_config(workdir, config: dict) -> Path:
 @pytest.fixture
 def repo():
     return REPO
+
+
+@pytest.fixture(scope="module")
+def tiny_workdir(tmp_path_factory):
+    """A working directory with the repository config and a hand-made 8-sample demo sheet."""
+    sys.path.insert(0, str(REPO / "tests" / "slurm"))
+    from genogan_workdir import handmade_sheet
+    from genogan_workdir import write_config as write_workdir_config
+
+    workdir = tmp_path_factory.mktemp("workdir")
+    config = write_workdir_config(workdir, {"demo": {"enabled": True, "n_samples": 8}})
+    handmade_sheet(workdir, config)
+    return workdir

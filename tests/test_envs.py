@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
-from genogan_workdir import ROOT, SNAKEFILE, handmade_sheet, snakemake_cmd, write_config  # noqa: E402
+from genogan_workdir import ROOT, SNAKEFILE, snakemake_cmd  # noqa: E402
 
 ENV_DIR = ROOT / "envs"
 ENV_FILES = sorted(ENV_DIR.glob("*.yaml"))
@@ -164,15 +164,6 @@ with SnakemakeApi(OutputSettings()) as api:
              for r in wf._workflow.rules]
 print("RULES-JSON " + json.dumps(rules))
 """
-
-
-@pytest.fixture(scope="module")
-def tiny_workdir(tmp_path_factory):
-    """A working directory with the repository config and a hand-made demo sample sheet."""
-    workdir = tmp_path_factory.mktemp("envs")
-    config = write_config(workdir, {"demo": {"enabled": True, "n_samples": 8}})
-    handmade_sheet(workdir, config)
-    return workdir
 
 
 @pytest.fixture(scope="module")

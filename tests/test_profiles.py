@@ -24,7 +24,7 @@ from snakemake_executor_plugin_slurm.utils import set_gres_string  # noqa: E402
 from snakemake_executor_plugin_slurm.validation import validate_slurm_extra  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
-from genogan_workdir import ROOT, handmade_sheet, snakemake_cmd, write_config  # noqa: E402
+from genogan_workdir import ROOT, snakemake_cmd  # noqa: E402
 
 PROFILES = {name: ROOT / "profiles" / name / "config.v8+.yaml" for name in ("local", "slurm")}
 GPU_RULES = ("train_gan",)
@@ -154,14 +154,6 @@ def test_no_site_placeholder_is_left_active():
 def test_local_profile_caps_gpu_at_one():
     resources = snakemake_args("local")["resources"]
     assert "gpu=1" in resources, resources
-
-
-@pytest.fixture(scope="module")
-def tiny_workdir(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("profiles")
-    config = write_config(workdir, {"demo": {"enabled": True, "n_samples": 8}})
-    handmade_sheet(workdir, config)
-    return workdir
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
