@@ -46,3 +46,19 @@ def tiny_workdir(tmp_path_factory):
     config = write_workdir_config(workdir, {"demo": {"enabled": True, "n_samples": 8}})
     handmade_sheet(workdir, config)
     return workdir
+
+
+def gaussian_matrix(n_case, n_control, p, *, shift, n_shifted, seed=0, sample_format="s{:03d}",
+                    feature_prefix="f"):
+    """A small labelled FeatureMatrix: standard normal features, the first `n_shifted` moved by
+    `shift` in cases (cases first, then controls)."""
+    import numpy as np
+
+    from genogan.features import FeatureMatrix
+
+    rng = np.random.default_rng(seed)
+    y = np.array(["case"] * n_case + ["control"] * n_control)
+    X = rng.normal(size=(len(y), p))
+    X[y == "case", :n_shifted] += shift
+    return FeatureMatrix(X, y, np.array([sample_format.format(i) for i in range(len(y))]),
+                         [f"{feature_prefix}{j}" for j in range(p)])

@@ -27,15 +27,11 @@ from genogan.benchmark.targets import (
 )
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
+from conftest import gaussian_matrix
 
 
 def toy_matrix(n_case=12, n_control=24, p=6, seed=0) -> FeatureMatrix:
-    rng = np.random.default_rng(seed)
-    y = np.array(["case"] * n_case + ["control"] * n_control)
-    X = rng.normal(size=(len(y), p))
-    X[y == "case", :2] += 1.0
-    return FeatureMatrix(X, y, np.array([f"s{i:03d}" for i in range(len(y))]),
-                         [f"f{j}" for j in range(p)])
+    return gaussian_matrix(n_case, n_control, p, shift=1.0, n_shifted=2, seed=seed)
 
 
 # ---------------------------------------------------------------- ids

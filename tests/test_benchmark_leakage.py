@@ -23,15 +23,11 @@ from genogan.benchmark.run import run_benchmark
 from genogan.benchmark.splits import parse_dataset_id
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix, read_matrix, write_matrix
+from conftest import gaussian_matrix
 
 
 def noise_matrix(n_case=15, n_control=15, p=20, seed=0, shift=0.0) -> FeatureMatrix:
-    rng = np.random.default_rng(seed)
-    y = np.array(["case"] * n_case + ["control"] * n_control)
-    X = rng.normal(size=(len(y), p))
-    X[y == "case", :4] += shift
-    return FeatureMatrix(X, y, np.array([f"s{i:03d}" for i in range(len(y))]),
-                         [f"f{j}" for j in range(p)])
+    return gaussian_matrix(n_case, n_control, p, shift=shift, n_shifted=4, seed=seed)
 
 
 class FitRecorder:

@@ -18,6 +18,7 @@ import yaml
 from genogan.benchmark.splits import dataset_from_id, make_splits
 from genogan.benchmark.targets import benchmark_settings, benchmark_targets, gan_trainings
 from genogan.features import FeatureMatrix, write_matrix
+from conftest import gaussian_matrix
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -46,12 +47,8 @@ rule all:
 
 
 def _matrix(n_case=8, n_control=12, p=10, seed=0) -> FeatureMatrix:
-    rng = np.random.default_rng(seed)
-    y = np.array(["case"] * n_case + ["control"] * n_control)
-    X = rng.normal(size=(len(y), p))
-    X[y == "case", :2] += 1.5
-    return FeatureMatrix(X, y, np.array([f"S{i:02d}" for i in range(len(y))]),
-                         [f"k{j}" for j in range(p)])
+    return gaussian_matrix(n_case, n_control, p, shift=1.5, n_shifted=2, seed=seed,
+                           sample_format="S{:02d}", feature_prefix="k")
 
 
 def _pool(train: FeatureMatrix, seed: int) -> FeatureMatrix:
