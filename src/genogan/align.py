@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import enum
 import fcntl
 import gzip
 import functools
@@ -126,9 +127,31 @@ def _sam_header(contigs, sample: str, rg_id: str, command: str) -> str:
 # --------------------------------------------------------------------------------------------
 # mappy engine: per-pair SAM formatting (runs in worker processes)
 # --------------------------------------------------------------------------------------------
-def _clipped_cigar(hit, read_len: int) -> str:
-    """CIGAR with soft clips for the unaligned read ends (q_st/q_en are on the read's strand)."""
-    if hit.strand > 0:
+class Flag(enum.IntFlag):
+    """SAM FLAG bits (SAM spec §1.4)."""
+
+    PAIRED = 0x1
+    PROPER_PAIR = 0x2
+    UNMAPPED = 0x4
+    MATE_UNMAPPED = 0x8
+    REVERSE = 0x10
+    MATE_REVERSE = 0x20
+    READ1 = 0x40
+    READ2 = 0x80
+    SECONDARY = 0x100
+    QC_FAIL = 0x200
+    DUPLICATE = 0x400
+    SUPPLEMENTARY = 0x800
+
+
+def _clipped_cigar(hit, read_len: int, query_reversed: bool = False) -> str:
+    """CIGAR with soft clips for the unaligned read ends, in reference orientation.
+
+    mappy's q_st/q_en are on the read as given, except for read 2 of a pair
+    (`query_reversed`): mappy maps the reverse complement of read 2 and flips the strand back,
+    but not the query coordinates, so they are on the reverse complement of read 2.
+    """
+    if (hit.strand > 0) != query_reversed:
         lead, trail = hit.q_st, read_len - hit.q_en
     else:
         lead, trail = read_len - hit.q_en, hit.q_st
@@ -140,19 +163,25 @@ def _clipped_cigar(hit, read_len: int) -> str:
     return cigar
 
 
-def _split_hits(hits):
-    """Primary hit per mate plus the extra primary chains (→ supplementary); drop secondaries."""
-    best = [None, None]
-    extra = []
+def _split_hits(hits, max_insert: int | None = None):
+    """(read-1 hit, read-2 hit, others → supplementary) from the primary hits; secondaries go.
+
+    Each mate's first primary hit is its SAM-primary record, except when those two do not form
+    a proper pair but other primary hits do: minimap2 then makes that pair the primary records
+    (pe.c, ``sam_pri``); mappy does not expose the flag, so the pair is found here again.
+    """
+    primary: tuple[list, list] = ([], [])
     for hit in hits:
-        if not hit.is_primary:
-            continue
-        idx = hit.read_num - 1
-        if best[idx] is None:
-            best[idx] = hit
-        else:
-            extra.append(hit)
-    return best[0], best[1], extra
+        if hit.is_primary:
+            primary[hit.read_num - 1].append(hit)
+    h1 = primary[0][0] if primary[0] else None
+    h2 = primary[1][0] if primary[1] else None
+    if (max_insert is not None and h1 is not None and h2 is not None
+            and len(primary[0]) + len(primary[1]) > 2 and not _is_proper(h1, h2, max_insert)):
+        h1, h2 = next(((a, b) for a in primary[0] for b in primary[1]
+                       if _is_proper(a, b, max_insert)), (h1, h2))
+    extra = [hit for hit in primary[0] + primary[1] if hit is not h1 and hit is not h2]
+    return h1, h2, extra
 
 
 def _is_proper(h1, h2, max_insert: int) -> bool:
@@ -172,68 +201,64 @@ def _read_fields(seq, qual, hit, revcomp):
     return (seq or "*"), (qual or "*")
 
 
+def _mate_bits(hit, mate, first: bool) -> int:
+    """FLAG bits of a record of a pair that are set by its own and its mate's hit."""
+    flag = Flag.PAIRED | (Flag.READ1 if first else Flag.READ2)
+    if hit is None:
+        flag |= Flag.UNMAPPED
+    elif hit.strand < 0:
+        flag |= Flag.REVERSE
+    if mate is None:
+        flag |= Flag.MATE_UNMAPPED
+    elif mate.strand < 0:
+        flag |= Flag.MATE_REVERSE
+    return flag
+
+
 def _pair_lines(name, s1, q1, s2, q2, hits, tags, max_insert, revcomp, out) -> None:
-    """Append the SAM lines of one read pair to `out`."""
-    h1, h2, extra = _split_hits(hits)
-    seq1, qual1 = _read_fields(s1, q1, h1, revcomp)
-    seq2, qual2 = _read_fields(s2, q2, h2, revcomp)
+    """Append the SAM lines of one read pair (mappy hits of `map(s1, s2)`) to `out`."""
+    h1, h2, extra = _split_hits(hits, max_insert)
+    mates = ((h1, h2, s1, q1, True), (h2, h1, s2, q2, False))
     if h1 is None and h2 is None:
-        out.append(f"{name}\t77\t*\t0\t0\t*\t*\t0\t0\t{seq1}\t{qual1}\t{tags}")
-        out.append(f"{name}\t141\t*\t0\t0\t*\t*\t0\t0\t{seq2}\t{qual2}\t{tags}")
+        for _, _, seq, qual, first in mates:
+            flag = _mate_bits(None, None, first)
+            out.append(f"{name}\t{flag:d}\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t"
+                       f"{tags}")
         return
-    if h1 is None or h2 is None:
-        _half_mapped(name, h1, h2, (seq1, qual1), (seq2, qual2), len(s1), len(s2), tags, out)
-    else:
-        proper = 2 if _is_proper(h1, h2, max_insert) else 0
-        same = h1.ctg == h2.ctg
-        if same:
-            span = max(h1.r_en, h2.r_en) - min(h1.r_st, h2.r_st)
-            tlen1 = span if h1.r_st <= h2.r_st else -span
-        else:
-            tlen1 = 0
-        flag1 = 65 | proper | (16 if h1.strand < 0 else 0) | (32 if h2.strand < 0 else 0)
-        flag2 = 129 | proper | (16 if h2.strand < 0 else 0) | (32 if h1.strand < 0 else 0)
-        out.append(f"{name}\t{flag1}\t{h1.ctg}\t{h1.r_st + 1}\t{h1.mapq}\t"
-                   f"{_clipped_cigar(h1, len(s1))}\t{'=' if same else h2.ctg}\t{h2.r_st + 1}\t"
-                   f"{tlen1}\t{seq1}\t{qual1}\tNM:i:{h1.NM}\t{tags}")
-        out.append(f"{name}\t{flag2}\t{h2.ctg}\t{h2.r_st + 1}\t{h2.mapq}\t"
-                   f"{_clipped_cigar(h2, len(s2))}\t{'=' if same else h1.ctg}\t{h1.r_st + 1}\t"
-                   f"{-tlen1}\t{seq2}\t{qual2}\tNM:i:{h2.NM}\t{tags}")
+    proper = h1 is not None and h2 is not None and _is_proper(h1, h2, max_insert)
+    tlen1 = 0
+    if h1 is not None and h2 is not None and h1.ctg == h2.ctg:
+        span = max(h1.r_en, h2.r_en) - min(h1.r_st, h2.r_st)
+        tlen1 = span if h1.r_st <= h2.r_st else -span
+    for hit, mate, seq, qual, first in mates:
+        flag = _mate_bits(hit, mate, first) | (Flag.PROPER_PAIR if proper else 0)
+        tlen = tlen1 if first else -tlen1
+        if hit is None:  # unmapped, placed at its mapped mate (SAM convention)
+            pos = mate.r_st + 1
+            out.append(f"{name}\t{flag:d}\t{mate.ctg}\t{pos}\t0\t*\t=\t{pos}\t0\t"
+                       f"{seq or '*'}\t{qual or '*'}\t{tags}")
+            continue
+        sam_seq, sam_qual = _read_fields(seq, qual, hit, revcomp)
+        mate = mate or hit  # an unmapped mate sits at this read's position
+        rnext = "=" if mate.ctg == hit.ctg else mate.ctg
+        out.append(f"{name}\t{flag:d}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
+                   f"{_clipped_cigar(hit, len(seq), not first)}\t{rnext}\t{mate.r_st + 1}\t"
+                   f"{tlen}\t{sam_seq}\t{sam_qual}\tNM:i:{hit.NM}\t{tags}")
     for hit in extra:
         _supplementary_line(name, hit, h1, h2, (s1, q1), (s2, q2), tags, revcomp, out)
-
-
-def _half_mapped(name, h1, h2, rec1, rec2, len1, len2, tags, out) -> None:
-    """One mate mapped: the unmapped one is placed at its mate's position (SAM convention)."""
-    if h1 is not None:
-        hit, rec, read_len, mapped_bit, unmapped_bit, urec = h1, rec1, len1, 64, 128, rec2
-    else:
-        hit, rec, read_len, mapped_bit, unmapped_bit, urec = h2, rec2, len2, 128, 64, rec1
-    pos = hit.r_st + 1
-    rev = 16 if hit.strand < 0 else 0
-    mapped = (f"{name}\t{1 | 8 | mapped_bit | rev}\t{hit.ctg}\t{pos}\t{hit.mapq}\t"
-              f"{_clipped_cigar(hit, read_len)}\t=\t{pos}\t0\t{rec[0]}\t{rec[1]}\t"
-              f"NM:i:{hit.NM}\t{tags}")
-    unmapped = (f"{name}\t{1 | 4 | unmapped_bit | (32 if rev else 0)}\t{hit.ctg}\t{pos}\t0\t*\t"
-                f"=\t{pos}\t0\t{urec[0]}\t{urec[1]}\t{tags}")
-    out.extend((mapped, unmapped) if mapped_bit == 64 else (unmapped, mapped))
 
 
 def _supplementary_line(name, hit, h1, h2, raw1, raw2, tags, revcomp, out) -> None:
     first = hit.read_num == 1
     seq, qual = raw1 if first else raw2
     mate = h2 if first else h1
-    seq, qual = _read_fields(seq, qual, hit, revcomp)
-    flag = 1 | 2048 | (64 if first else 128) | (16 if hit.strand < 0 else 0)
-    if mate is None:
-        flag |= 8
-        rnext, pnext = "=", hit.r_st + 1
-    else:
-        flag |= 32 if mate.strand < 0 else 0
-        rnext, pnext = ("=" if mate.ctg == hit.ctg else mate.ctg), mate.r_st + 1
-    out.append(f"{name}\t{flag}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
-               f"{_clipped_cigar(hit, len(seq))}\t{rnext}\t{pnext}\t0\t{seq}\t{qual}\t"
-               f"NM:i:{hit.NM}\t{tags}")
+    sam_seq, sam_qual = _read_fields(seq, qual, hit, revcomp)
+    flag = _mate_bits(hit, mate, first) | Flag.SUPPLEMENTARY
+    mate = mate or hit
+    rnext = "=" if mate.ctg == hit.ctg else mate.ctg
+    out.append(f"{name}\t{flag:d}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
+               f"{_clipped_cigar(hit, len(seq), not first)}\t{rnext}\t{mate.r_st + 1}\t0\t"
+               f"{sam_seq}\t{sam_qual}\tNM:i:{hit.NM}\t{tags}")
 
 
 def _single_lines(name, seq, qual, hits, tags, revcomp, out) -> None:
@@ -243,16 +268,16 @@ def _single_lines(name, seq, qual, hits, tags, revcomp, out) -> None:
         if not hit.is_primary:
             continue
         s, q = _read_fields(seq, qual, hit, revcomp)
-        flag = (16 if hit.strand < 0 else 0) | (0 if first else 2048)
-        out.append(f"{name}\t{flag}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
+        flag = (Flag.REVERSE if hit.strand < 0 else 0) | (0 if first else Flag.SUPPLEMENTARY)
+        out.append(f"{name}\t{flag:d}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
                    f"{_clipped_cigar(hit, len(seq))}\t*\t0\t0\t{s}\t{q}\tNM:i:{hit.NM}\t{tags}")
         first = False
     if first:
-        out.append(f"{name}\t4\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t{tags}")
+        out.append(f"{name}\t{Flag.UNMAPPED:d}\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t"
+                   f"{tags}")
 
 
 _WORKER: dict = {}
-_CIGAR_OPS = "MIDNSHP=XB"
 
 
 def _worker_state() -> dict:
@@ -280,7 +305,7 @@ def _map_batch(seq_no: int, first_index: int, payload) -> int:
         amap, buf, revcomp, tags = (state["aligner"].map, state["buf"], state["revcomp"],
                                     state["tags"])
         for name, seq, qual in zip(names, seqs, quals, strict=True):
-            _single_lines(name, seq, qual, list(amap(seq, buf=buf)), tags, revcomp, out)
+            _single_lines(name, seq, qual, list(amap(seq, name=name, buf=buf)), tags, revcomp, out)
     out.append("")
     data = "\n".join(out).encode()
     if "turn" in state:
@@ -314,59 +339,12 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _map_pairs(state, names, seqs1, quals1, seqs2, quals2, out) -> None:
-    """Map read pairs; the common case (both mates primary-mapped, no extra chains) is inlined
-    here because per-record Python work is this engine's overhead over minimap2 itself."""
+    """Map read pairs and format their SAM lines (one formatting path: `_pair_lines`)."""
     amap, buf, revcomp = state["aligner"].map, state["buf"], state["revcomp"]
     tags, max_insert = state["tags"], state["max_insert"]
-    append = out.append
     for name, s1, q1, s2, q2 in zip(names, seqs1, quals1, seqs2, quals2, strict=True):
-        hits = list(amap(s1, s2, buf=buf))
-        if len(hits) == 2:
-            h1, h2 = hits
-            if h1.read_num == 2:
-                h1, h2 = h2, h1
-            ok = h2.read_num == 2 and h1.is_primary and h2.is_primary
-        else:
-            ok = False
-        if not ok:
-            _pair_lines(name, s1, q1, s2, q2, hits, tags, max_insert, revcomp, out)
-            continue
-        ctg, ctg2 = h1.ctg, h2.ctg
-        st1, st2 = h1.r_st, h2.r_st
-        rev1, rev2 = h1.strand < 0, h2.strand < 0
-        # whole read aligned with one operation (the usual case): no soft clips to work out
-        c1, c2 = h1.cigar, h2.cigar
-        if len(c1) == 1 and c1[0][0] == len(s1):
-            cig1 = f"{c1[0][0]}{_CIGAR_OPS[c1[0][1]]}"
-        else:
-            cig1 = _clipped_cigar(h1, len(s1))
-        if len(c2) == 1 and c2[0][0] == len(s2):
-            cig2 = f"{c2[0][0]}{_CIGAR_OPS[c2[0][1]]}"
-        else:
-            cig2 = _clipped_cigar(h2, len(s2))
-        if rev1:
-            s1, q1 = revcomp(s1), (q1[::-1] if q1 else "*")
-        if rev2:
-            s2, q2 = revcomp(s2), (q2[::-1] if q2 else "*")
-        if ctg == ctg2:
-            en1, en2 = h1.r_en, h2.r_en
-            span = (en1 if en1 > en2 else en2) - (st1 if st1 < st2 else st2)
-            tlen = span if st1 <= st2 else -span
-            if rev1 != rev2 and span <= max_insert and ((st2 < en1) if rev1 else (st1 < en2)):
-                flag1, flag2 = 67, 131
-            else:
-                flag1, flag2 = 65, 129
-            mate1 = mate2 = "="
-        else:
-            tlen, flag1, flag2, mate1, mate2 = 0, 65, 129, ctg2, ctg
-        if rev1:
-            flag1, flag2 = flag1 | 16, flag2 | 32
-        if rev2:
-            flag1, flag2 = flag1 | 32, flag2 | 16
-        append(f"{name}\t{flag1}\t{ctg}\t{st1 + 1}\t{h1.mapq}\t{cig1}\t{mate1}\t{st2 + 1}\t"
-               f"{tlen}\t{s1}\t{q1 or '*'}\tNM:i:{h1.NM}\t{tags}\n"
-               f"{name}\t{flag2}\t{ctg2}\t{st2 + 1}\t{h2.mapq}\t{cig2}\t{mate2}\t{st1 + 1}\t"
-               f"{-tlen}\t{s2}\t{q2 or '*'}\tNM:i:{h2.NM}\t{tags}")
+        _pair_lines(name, s1, q1, s2, q2, list(amap(s1, s2, name=name, buf=buf)), tags, max_insert,
+                    revcomp, out)
 
 
 # --------------------------------------------------------------------------------------------
