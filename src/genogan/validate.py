@@ -14,18 +14,13 @@ from pathlib import Path
 
 import jsonschema
 import pandas as pd
-import yaml
 
 from genogan.errors import GenoganInputError
+from genogan.settings import load_schema
 
 SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 INPUT_COLUMNS = ("fq1", "bam", "cram", "fasta")  # one input kind per sample; fq2 goes with fq1
 FILE_COLUMNS = ("fq1", "fq2", "bam", "cram", "fasta")
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-
-
-def load_schema(name: str) -> dict:
-    return yaml.safe_load((SCHEMA_DIR / name).read_text())
 
 
 def _fill_defaults(data: dict, schema: dict) -> None:

@@ -1,0 +1,27 @@
+"""The settings layer: the JSON schemas of the workflow config and the sample sheet.
+
+The schemas ship inside the package (package data), so `genogan validate` works the same from a
+source checkout, a non-editable `pip install .`, a conda env or a container. They hold every
+config key's type, range and default; `genogan.validate` fills the defaults in.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import yaml
+
+SCHEMAS = ("config.schema.yaml", "samples.schema.yaml")
+
+
+@functools.cache
+def _schema_text(name: str) -> str:
+    if name not in SCHEMAS:
+        raise ValueError(f"unknown schema {name!r}; known: {', '.join(SCHEMAS)}")
+    return resources.files(__package__).joinpath(name).read_text()
+
+
+def load_schema(name: str) -> dict:
+    """A fresh copy of one shipped schema (callers may modify it)."""
+    return yaml.safe_load(_schema_text(name))
