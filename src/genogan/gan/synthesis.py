@@ -12,7 +12,7 @@ import pandas as pd
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 from genogan.gan import runtime
-from genogan.gan.store import load_trained
+from genogan.gan.store import check_generated, load_trained, output_paths
 
 tf = runtime.tf
 CHUNK = 4096
@@ -32,8 +32,11 @@ def labels_for(classes, n_per_class: dict) -> np.ndarray:
     return np.asarray([c for c in classes for _ in range(counts.get(c, 0))], dtype=object)
 
 
-def generate_arrays(gan, preprocessor, classes, n_per_class: dict, seed: int):
-    """(X, y): generated samples in the input space and their labels (class order)."""
+def generate_arrays(gan, preprocessor, classes, n_per_class: dict, seed: int, *, source=None):
+    """(X, y): generated samples in the input space and their labels (class order).
+
+    Checked finite and in a sane range (`store.check_generated`; `source` names the weights file
+    in the error) before they are returned."""
     y = labels_for(classes, n_per_class)
     index = {c: i for i, c in enumerate(map(str, classes))}
     idx = np.asarray([index[c] for c in y], dtype=np.int64)
@@ -44,8 +47,12 @@ def generate_arrays(gan, preprocessor, classes, n_per_class: dict, seed: int):
         key = tf.random.experimental.stateless_fold_in(
             tf.constant([int(seed), c], tf.int64), _GEN_KEY)
         parts.append(gan.sample(onehot[start:start + CHUNK], key).numpy())
-    U = np.vstack(parts) if parts else np.zeros((0, preprocessor.n_features_), np.float32)
-    X = preprocessor.inverse_transform(U) if len(U) else np.zeros((0, U.shape[1]))
+    U = np.vstack(parts) if parts else np.zeros((0, preprocessor.n_output_), np.float32)
+    # the reduced space's residual noise: seeded by the generation seed, like the GAN's noise
+    rng = np.random.default_rng([int(seed), _GEN_KEY])
+    X = (preprocessor.inverse_transform(U, rng=rng) if len(U)
+         else np.zeros((0, preprocessor.n_features_)))
+    check_generated(U, X, model=getattr(gan, "model_name", ""), path=source)
     return X, y.astype(str)
 
 
@@ -54,7 +61,9 @@ def generate(model_dir, n_per_class: dict, seed: int, *, paths: dict | None = No
     """Synthetic FeatureMatrix with extra columns `synthetic` (True), `model` and `seed`;
     sample ids `syn_{model}_{seed}_{i}`."""
     loaded = load_trained(model_dir, paths=paths)
-    X, y = generate_arrays(loaded.gan, loaded.preprocessor, loaded.classes, n_per_class, seed)
+    source = {**(output_paths(model_dir) if model_dir is not None else {}), **(paths or {})}
+    X, y = generate_arrays(loaded.gan, loaded.preprocessor, loaded.classes, n_per_class, seed,
+                           source=source.get("generator"))
     name = loaded.model_name
     names = loaded.meta.get("feature_names") or [f"f{i}" for i in range(X.shape[1])]
     n = len(y)

@@ -10,16 +10,22 @@ The loop is deliberately explicit (rather than `Model.fit`) because three proper
 - **Monitoring.** Every `monitor_every` epochs the generator produces as many samples as the
   training set (same labels) and MMD/diversity against the real (preprocessed) data enter the
   history.
+- **Model selection on the training part only** (`selection`, on by default). A stratified inner
+  validation split holds back a fraction of the *training* rows; the preprocessing (reduced space
+  included) and the GAN are fitted on the rest. At every monitor epoch the generator is scored on
+  the held-back rows: `val_score` = MMD between generated and held-back samples (generator space)
+  + (1 - label fidelity), the label fidelity of a logistic regression fitted on the inner training
+  rows. The best epoch is kept; with `refit` the GAN is then retrained on the whole training part
+  for that many epochs. The fold's test part never reaches `train_gan` at all.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +38,10 @@ from genogan.gan.monitor import monitor_scores
 from genogan.gan.preprocess import FeaturePreprocessor
 
 tf = runtime.tf
-MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio")
+MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio", "val_mmd", "val_label",
+                   "val_score")
+SELECTION_DEFAULTS = {"validation_fraction": 0.2, "refit": True}
+_SPLIT_KEY = 3_000_017  # seeds the inner validation split
 _MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from training noise
 
 
@@ -40,7 +49,9 @@ _MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from train
 class TrainConfig:
     """Training options (config `gan.*`). `early_stopping_patience` 0 disables early stopping;
     otherwise training stops after that many monitor evaluations without improving
-    `early_stopping_metric` by `early_stopping_min_delta`, and the best generator is kept."""
+    `early_stopping_metric` by `early_stopping_min_delta`, and the best generator is kept.
+    `selection`: {validation_fraction, refit} of the inner validation split (fraction 0 = off);
+    when on, the best epoch (and early stopping) follow `val_score`."""
 
     epochs: int = 300
     batch_size: int = 32
@@ -53,6 +64,11 @@ class TrainConfig:
     precision: str = "auto"
     preprocess: dict = field(default_factory=lambda: {"mode": "auto"})
     keep_checkpoints: bool = False
+    selection: dict = field(default_factory=lambda: dict(SELECTION_DEFAULTS))
+
+    @property
+    def selection_options(self) -> dict:
+        return {**SELECTION_DEFAULTS, **(self.selection or {})}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> TrainConfig:
@@ -71,7 +87,14 @@ class TrainConfig:
             if int(getattr(self, name)) < 1:
                 raise GenoganInputError(f"training option {name} must be >= 1, "
                                         f"got {getattr(self, name)}")
-        prep_keys = {"mode", "margin", "scale_to_unit"}
+        unknown = sorted(set(self.selection or {}) - set(SELECTION_DEFAULTS))
+        if unknown:
+            raise GenoganInputError(f"unknown selection option(s) {', '.join(unknown)}",
+                                    fix=f"valid options: {', '.join(sorted(SELECTION_DEFAULTS))}")
+        frac = float(self.selection_options["validation_fraction"])
+        if not 0.0 <= frac < 1.0:
+            raise GenoganInputError(f"selection validation_fraction must be in [0, 1), got {frac}")
+        prep_keys = {"mode", "margin", "scale_to_unit", "rank", "residual_noise"}
         unknown = sorted(set(self.preprocess or {}) - prep_keys)
         if unknown:
             raise GenoganInputError(f"unknown preprocess option(s) {', '.join(unknown)}",
@@ -121,22 +144,50 @@ def check_training_data(X, y):
     return X, y.astype(str), classes
 
 
-def fingerprint(X, y, model, params, seed, cfg: TrainConfig) -> str:
-    """What a checkpoint must match to be resumed (data, model, seed, batching; not `epochs`,
-    since extending training continues the same trajectory)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
-    h.update("\x00".join(y).encode())
-    opts = {k: v for k, v in asdict(cfg).items() if k not in ("epochs", "keep_checkpoints")}
-    h.update(json.dumps([model, params, int(seed), opts], sort_keys=True, default=str).encode())
-    return h.hexdigest()
+def fingerprint(X, y, model, params, seed, cfg: TrainConfig, runtime_info=None) -> str:
+    """What a checkpoint must match to be resumed (see `store.checkpoint_fingerprint`)."""
+    from genogan.gan.store import checkpoint_fingerprint
+
+    return checkpoint_fingerprint(X, y, model, params, seed, cfg, runtime_info)
+
+
+def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fit rows, validation rows) of the training part: per class round(fraction * n_c) rows
+    held back, at least 1, always leaving 2 to fit; a class of fewer than 3 keeps all its rows.
+    Indices are into the rows passed in (the training part only), seeded by `seed`."""
+    y = np.asarray(y)
+    rng = np.random.default_rng([int(seed), _SPLIT_KEY])
+    val = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        n_val = min(max(1, round(fraction * len(idx))), len(idx) - 2) if fraction > 0 else 0
+        if n_val > 0:
+            val.append(rng.choice(idx, size=n_val, replace=False))
+    val = np.sort(np.concatenate(val)) if val else np.zeros(0, np.int64)
+    return np.setdiff1d(np.arange(len(y)), val), val
+
+
+def validation_scores(U_fit, y_fit, U_val, y_val, fake, y_fake) -> dict[str, float]:
+    """Selection scores of generated samples against held-back training rows (generator space):
+    val_mmd (MMD to the held-back rows), val_label (label fidelity of a logistic regression
+    fitted on the inner training rows), val_score = val_mmd + 1 - val_label (lower is better)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from genogan.gan.monitor import mmd_rbf
+
+    clf = LogisticRegression(max_iter=1000).fit(U_fit, y_fit)
+    pred = clf.predict(fake)
+    label = float(np.mean([np.mean(pred[y_fake == c] == c) for c in np.unique(y_fake)]))
+    mmd = mmd_rbf(U_val, fake[np.isin(y_fake, np.unique(y_val))])
+    return {"val_mmd": mmd, "val_label": label, "val_score": mmd + 1.0 - label}
 
 
 # ---- the training run --------------------------------------------------------------------------
 class _Run:
     """State of one training run: data tensors, compiled step, checkpoint and history."""
 
-    def __init__(self, X, y, classes, model, params, seed, cfg, checkpoint_dir, logger):
+    def __init__(self, X, y, classes, model, params, seed, cfg, checkpoint_dir, logger,
+                 validation=None):
         self.cfg, self.seed, self.logger = cfg, int(seed), logger
         self.precision = runtime.resolve_precision(cfg.precision)
         self.jit = runtime.resolve_jit(cfg.jit_compile)
@@ -148,13 +199,22 @@ class _Run:
         self.y, self.classes = y, classes
         self.y_idx = np.searchsorted(classes, y)
         self.onehot = np.eye(len(classes), dtype=np.float32)[self.y_idx]
-        self.gan = get_model_class(model)(X.shape[1], len(classes), params, seed=seed,
+        self.gan = get_model_class(model)(self.prep.n_output_, len(classes), params, seed=seed,
                                           precision=self.precision)
+        self.val = None
+        if validation is not None:  # held-back training rows, in the generator's space
+            X_val, y_val = validation
+            self.val = (self.prep.transform(X_val).astype(np.float64), np.asarray(y_val))
+        patience = cfg.early_stopping_patience
+        self.select_metric = ("val_score" if self.val is not None else
+                              cfg.early_stopping_metric if patience > 0 else None)
         self.U_t, self.onehot_t = tf.constant(self.U), tf.constant(self.onehot)
         self.batch = min(int(cfg.batch_size), len(X))
         self.steps_per_epoch = len(X) // self.batch
         self.step_fn = tf.function(self.gan.train_step, jit_compile=self.jit)
-        self._init_state(fingerprint(X, y, model, self.gan.params, seed, cfg), checkpoint_dir)
+        self._init_state(fingerprint(X, y, model, self.gan.params, seed, cfg, {
+            "precision": self.precision, "jit": self.jit, "tf": tf.__version__}),
+            checkpoint_dir)
 
     # checkpoint ---------------------------------------------------------------------------------
     def _init_state(self, fp, checkpoint_dir):
@@ -170,7 +230,7 @@ class _Run:
                     es_wait=self.es_wait, es_best_epoch=self.es_best_epoch,
                     fingerprint=self.fingerprint)
         self.best_weights = None
-        if self.cfg.early_stopping_patience > 0:
+        if self.select_metric is not None:
             self.best_weights = [tf.Variable(w.numpy(), trainable=False)
                                  for w in self.gan.generator.weights]
             objs["best_generator"] = self.best_weights
@@ -183,17 +243,10 @@ class _Run:
                                                       max_to_keep=1)
 
     def _maybe_resume(self, fp):
-        latest = tf.train.latest_checkpoint(str(self.checkpoint_dir))
-        if latest is None:
-            return
-        saved = tf.train.load_variable(latest, "fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
-        if saved.decode() != fp:
-            self.logger.warning("checkpoint %s was made for other data or settings: ignoring it "
-                                "and training from scratch", latest)
-            shutil.rmtree(self.checkpoint_dir)
-            return
-        self.ckpt.restore(latest).assert_existing_objects_matched()
-        self.logger.info("resumed from checkpoint %s (epoch %d)", latest, int(self.epoch.numpy()))
+        from genogan.gan.store import resume_checkpoint
+
+        if resume_checkpoint(self.ckpt, self.checkpoint_dir, fp, self.logger):
+            self.logger.info("resuming at epoch %d", int(self.epoch.numpy()))
 
     def save_checkpoint(self):
         if self.manager is not None:
@@ -235,13 +288,16 @@ class _Run:
         key = tf.random.experimental.stateless_fold_in(
             tf.constant([self.seed, epoch], tf.int64), _MONITOR_KEY)
         fake = self.gan.sample(self.onehot, key).numpy().astype(np.float64)
-        return monitor_scores(self.U, self.y_idx, fake, self.y_idx)
+        scores = monitor_scores(self.U, self.y_idx, fake, self.y_idx)
+        if self.val is not None:
+            scores.update(validation_scores(self.U, self.y, *self.val, fake, self.y))
+        return scores
 
     def early_stop(self, row: dict, epoch: int) -> bool:
-        """Update the early-stopping state; True when patience is exhausted."""
+        """Track the best epoch by the selection metric; True when patience is exhausted."""
         patience = self.cfg.early_stopping_patience
-        score = row.get(self.cfg.early_stopping_metric, np.nan)
-        if patience <= 0 or not np.isfinite(score):
+        score = row.get(self.select_metric, np.nan) if self.select_metric else np.nan
+        if not np.isfinite(score):
             return False
         if score < self.es_best.numpy() - self.cfg.early_stopping_min_delta:
             self.es_best.assign(score)
@@ -251,7 +307,7 @@ class _Run:
                 var.assign(w)
             return False
         self.es_wait.assign_add(1)
-        return int(self.es_wait.numpy()) >= patience
+        return patience > 0 and int(self.es_wait.numpy()) >= patience
 
     def restore_best(self):
         for var, w in zip(self.best_weights, self.gan.generator.weights, strict=True):
@@ -281,7 +337,7 @@ def _iterate(run: _Run, cfg: TrainConfig, on_epoch_end):
             on_epoch_end(epoch + 1, row)
         if stop:
             run.logger.info("early stopping at epoch %d: best %s %.4g at epoch %d", epoch + 1,
-                            cfg.early_stopping_metric, run.es_best.numpy(),
+                            run.select_metric, run.es_best.numpy(),
                             run.es_best_epoch.numpy())
             return history, True
     return history, False
@@ -308,24 +364,39 @@ def train_gan(X, y, *, model: str = "cwgan_gp", params: dict | None = None, seed
     get_model_class(model)  # unknown name -> clear error before any work
     X, y, classes = check_training_data(X, y)
     runtime.make_deterministic(seed)
-    run = _Run(X, y, classes, model, params, seed, cfg, checkpoint_dir, logger)
-    logger.info("model %s: %d features, classes %s, %d samples, batch %d, %d epochs",
-                model, X.shape[1], classes.tolist(), len(X), run.batch, cfg.epochs)
+    sel = cfg.selection_options
+    fit, val = inner_validation_split(y, float(sel["validation_fraction"]), seed)
+    validation = (X[val], y[val]) if len(val) else None
+    run = _Run(X[fit], y[fit], classes, model, params, seed, cfg, checkpoint_dir, logger,
+               validation=validation)
+    logger.info("model %s: %d features (%d in the generator's space), classes %s, %d samples "
+                "(%d held back for model selection), batch %d, %d epochs", model, X.shape[1],
+                run.prep.n_output_, classes.tolist(), len(fit), len(val), run.batch, cfg.epochs)
     t0 = time.perf_counter()
     history, stopped = _iterate(run, cfg, on_epoch_end)
+    best = int(run.es_best_epoch.numpy()) if run.best_weights else None
     if run.best_weights is not None and np.isfinite(run.es_best.numpy()):
         run.restore_best()  # as Keras' EarlyStopping(restore_best_weights=True)
+    final = run
+    if validation is not None and sel["refit"] and best:
+        logger.info("refit on all %d training samples for the selected %d epochs", len(X), best)
+        refit_cfg = replace(cfg, epochs=best, early_stopping_patience=0,
+                            selection={**sel, "validation_fraction": 0.0})
+        final = _Run(X, y, classes, model, params, seed, refit_cfg,
+                     None if checkpoint_dir is None else Path(checkpoint_dir) / "refit", logger)
+        _iterate(final, refit_cfg, None)
     elapsed = time.perf_counter() - t0
     if checkpoint_dir is not None and not cfg.keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     info = {"seed": int(seed), "device": runtime.describe_device(), "precision": run.precision,
             "jit_compile": run.jit, "epochs_trained": len(history), "stopped_early": stopped,
-            "best_epoch": int(run.es_best_epoch.numpy()) if run.best_weights else None,
+            "best_epoch": best, "refit": final is not run,
+            "inner_validation_rows": val.tolist(), "n_features_generator": run.prep.n_output_,
             "train_seconds_this_run": round(elapsed, 3), "batch_size": run.batch,
             "train_config": asdict(cfg)}
     counts = {str(c): int((y == c).sum()) for c in classes}
     hist = _history_frame(history)
-    return TrainedGAN(run.gan, run.prep, [str(c) for c in classes], counts, hist, info,
+    return TrainedGAN(final.gan, final.prep, [str(c) for c in classes], counts, hist, info,
                       list(feature_names) if feature_names is not None else None)
 
 
