@@ -2,10 +2,13 @@
 import pandas as pd
 
 from genogan.expression import gene_lengths_file
-from genogan.config_check import load_workflow_inputs
+from genogan.config_check import apply_user_configfiles, load_workflow_inputs
 
+# A --configfile that does not say `demo:` is not the demo (config_check explains the rules).
+USER_CONFIGFILES = [str(path) for path in workflow.overwrite_configfiles]
+apply_user_configfiles(config, USER_CONFIGFILES)
 SAMPLES, REFERENCE = load_workflow_inputs(
-    config, ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+    config, ", ".join(USER_CONFIGFILES) or "config/config.yaml"
 )
 INPUT_TYPE = config["input_type"]
 DEMO = config["demo"]["enabled"]

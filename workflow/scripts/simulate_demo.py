@@ -16,4 +16,6 @@ if sheet.read_text() != expected:
     raise GenoganInputError(
         "the simulated demo cohort differs from the sample sheet (the demo knobs changed)",
         path=snakemake.params.expected_sheet,
-        fix=f"cp {sheet} {snakemake.params.expected_sheet} and rerun")
+        fix=f"the demo's sample sheet for these settings was written to {sheet}: save it under a "
+        "new name (e.g. config/demo_samples.tsv) and point `samples:` at it; or restore the "
+        "shipped `demo:` settings")
