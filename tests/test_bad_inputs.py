@@ -201,3 +201,101 @@ def test_generated_samples_checked_finite_and_in_range():
     far[2, 1] = 2 * SANE_RANGE_FACTOR
     with pytest.raises(GenoganInputError, match="training data's range"):
         check_generated(far, good)
+
+
+# ---- the tiny cohort (a feature table + sheet) and its config -----------------------------------
+N_PER_CLASS = 10
+
+
+def write_cohort(folder, n_case=N_PER_CLASS, n_control=N_PER_CLASS, extra_rows=()):
+    """A sheet and a matching samples x features table; returns the config dict."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [(f"case{i}", "case") for i in range(n_case)] + [
+        (f"ctrl{i}", "control") for i in range(n_control)] + list(extra_rows)
+    (folder / "samples.tsv").write_text(
+        "sample\tcondition\n" + "".join(f"{s}\t{c}\n" for s, c in rows))
+    rng = np.random.default_rng(0)
+    lines = ["sample\tg1\tg2\tg3"] + [f"{s}\t" + "\t".join(f"{v:.4f}" for v in rng.normal(size=3))
+                                       for s, _ in rows]
+    (folder / "table.tsv").write_text("\n".join(lines) + "\n")
+    return {"samples": str(folder / "samples.tsv"), "features_table": str(folder / "table.tsv"),
+            "benchmark": {"folds": 2, "repeats": 1}}
+
+
+def validate(config):
+    import copy
+
+    from genogan.config_check import load_workflow_inputs
+
+    return load_workflow_inputs(copy.deepcopy(config), "config.yaml")
+
+
+@pytest.fixture
+def cohort(tmp_path):
+    return write_cohort(tmp_path)
+
+
+def test_tiny_cohort_is_valid(cohort):
+    sheet, _ = validate(cohort)
+    assert len(sheet) == 2 * N_PER_CLASS
+
+
+# ---- 1. small classes in any training part, checked at validation --------------------------------
+def test_third_class_of_two_rejected_at_validation(tmp_path):
+    """Before: passed validation, failed after GAN training (`SMOTE needs at least 2 ...`)."""
+    config = write_cohort(tmp_path, extra_rows=[("t0", "third"), ("t1", "third")])
+    with pytest.raises(GenoganInputError, match=r"class 'third' .* 1 sample\(s\) in the training "
+                       r"part of benchmark data set r0_f\d; .*smote") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv", "add samples of class 'third'")
+
+
+def test_null_control_permutation_leaving_one_sample_rejected(tmp_path):
+    config = write_cohort(tmp_path, 4, 4)
+    with pytest.raises(GenoganInputError, match=r"null_r0_f\d") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv", "null_control.enabled: false")
+
+
+def test_learning_curve_and_imbalance_parts_are_checked(tmp_path):
+    config = write_cohort(tmp_path, 5, 12)
+    config["benchmark"].update(null_control={"enabled": False},
+                               imbalance={"enabled": True, "minority_fractions": [0.25]})
+    with pytest.raises(GenoganInputError, match=r"imbalance scenario.*leaves [01], fewer than 2") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv", "minority_fractions")
+
+
+def test_quality_needs_more_than_k_samples_per_part(tmp_path):
+    config = write_cohort(tmp_path, 5, 5)  # 3 folds: one test fold holds 1 + 1 samples
+    config["benchmark"].update(folds=3, null_control={"enabled": False})
+    with pytest.raises(GenoganInputError, match=r"the test part of benchmark data set r0_f\d has [23] "
+                       "samples; the quality stage needs more than 3") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv")
+
+
+def test_small_cohort_quality_has_every_metric():
+    """Before: 4 + 4 samples, 2 folds: `quality` died with `failed: 'fidelity.detection_auc'`
+    (classes with <= k training samples were skipped). Now k-NN metrics use fewer neighbours."""
+    from genogan.features import FeatureMatrix
+    from genogan.quality.evaluate import evaluate_quality
+
+    rng = np.random.default_rng(1)
+
+    def fm(n_per, prefix):
+        y = np.repeat(["case", "control"], n_per)
+        return FeatureMatrix(rng.normal(size=(len(y), 5)) + (y == "case")[:, None], y,
+                             np.array([f"{prefix}{i}" for i in range(len(y))]),
+                             [f"g{j}" for j in range(5)])
+
+    train, holdout, synthetic = fm(2, "tr"), fm(2, "ho"), fm(3, "sy")
+    summary = evaluate_quality(train, holdout, synthetic, mmd_permutations=10)["summary"]
+    values = summary.set_index("metric")["value"]
+    for metric in ("fidelity.detection_auc", "fidelity.mmd_pvalue", "privacy.membership_auc",
+                   "privacy.dcr_below_holdout_p05", "gate.dropped"):
+        assert np.isfinite(values[metric]), metric
+    assert summary["interpretation"].str.contains("use k = 1 instead of 3").any()

@@ -146,14 +146,18 @@ def _fidelity(train_z, synth_z, train, synthetic, seed, folds, permutations, k, 
     rows, features, detection, notes = [], [], [], []
     for label in sorted(set(synthetic.y)):
         r, s = train.y == label, synthetic.y == label
-        if min(r.sum(), s.sum()) <= k:
+        k_c = min(k, int(r.sum()) - 1, int(s.sum()) - 1)  # small classes: fewer neighbours
+        if k_c < 1:
             notes.append(f"class {label!r}: {r.sum()} real / {s.sum()} synthetic samples, too "
-                         f"few for the fidelity metrics (need > {k} each): skipped")
+                         "few for the fidelity metrics (need 2 each): skipped")
             continue
+        if k_c < k:
+            notes.append(f"class {label!r}: {r.sum()} real / {s.sum()} synthetic samples: "
+                         f"k-NN precision/recall use k = {k_c} instead of {k}")
         row, per_feature, det = _fidelity_one_class(
             train_z[r], synth_z[s], train.X[r], synthetic.X[s], train.feature_names, seed,
-            folds, permutations, k, n_jobs)
-        rows.append({"class": label, **row})
+            folds, permutations, k_c, n_jobs)
+        rows.append({"class": label, "knn_k": k_c, **row})
         features.append(per_feature.assign(**{"class": label}))
         detection += [{"class": label, **d} for d in det]
     by_class = pd.DataFrame(rows)
@@ -169,14 +173,17 @@ def _fidelity(train_z, synth_z, train, synthetic, seed, folds, permutations, k, 
     return _fidelity_summary(by_class, detection), by_class, per_feature, detection, notes
 
 
+FIDELITY_SUMMARY = ("ks_mean", "w1_mean", "corr_rmse", "corr_frobenius", "mmd2", "mmd_bandwidth",
+                    "detection_auc", "precision", "recall", "density", "coverage")
+
+
 def _fidelity_summary(by_class: pd.DataFrame, detection: pd.DataFrame) -> dict:
     """Class-averaged summary; the MMD p-value is the Bonferroni-combined minimum over classes."""
-    if by_class.empty:
-        return {}
+    if by_class.empty:  # every class too small: the metrics exist, as NaN (see the notes)
+        return {f"fidelity.{m}": np.nan for m in FIDELITY_SUMMARY + ("ks_max", "w1_max",
+                                                                     "mmd_pvalue")}
     mean = by_class.mean(numeric_only=True)
-    metrics = {f"fidelity.{m}": mean[m] for m in (
-        "ks_mean", "w1_mean", "corr_rmse", "corr_frobenius", "mmd2", "mmd_bandwidth",
-        "detection_auc", "precision", "recall", "density", "coverage")}
+    metrics = {f"fidelity.{m}": mean[m] for m in FIDELITY_SUMMARY}
     metrics["fidelity.ks_max"] = by_class["ks_max"].max()
     metrics["fidelity.w1_max"] = by_class["w1_max"].max()
     metrics["fidelity.mmd_pvalue"] = min(1.0, len(by_class) * by_class["mmd_pvalue"].min())

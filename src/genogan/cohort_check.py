@@ -1,0 +1,111 @@
+"""Is the cohort big enough for what the config asks of it? Checked at validation, from the sheet.
+
+The benchmark's training parts (main folds, learning-curve subsamples, the imbalance sweep, the
+null control's permuted labels) are derived here with the very functions the workflow uses
+(`make_splits`, `dataset_from_id`) on the sheet's labels, so the smallest class of every training
+part is known before any job starts. It is checked against what the configured arms need:
+SMOTE and every other augmenter need two real samples of a class to make new ones (SMOTE's
+k-neighbours is lowered to the class size - 1, never below 1), the quality stage's per-class
+fidelity (MMD, detection CV) needs two, and a classifier needs every class in its training set.
+A cohort that cannot work stops here, not after hours of GAN training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from genogan.errors import GenoganInputError
+
+MIN_TO_AUGMENT = 2  # SMOTE (k >= 1), quality's per-class MMD and detection CV
+
+
+def training_parts(labels: pd.Series, samples: pd.Series, bench: dict
+                   ) -> dict[str, tuple[pd.Series, int]]:
+    """{data set id: (class counts of its training part, size of its test part)} for every data
+    set the config implies."""
+    from genogan.benchmark.splits import dataset_from_id, make_splits
+    from genogan.benchmark.targets import classify_jobs, quality_targets
+    from genogan.features import FeatureMatrix
+
+    y = labels.astype(str).to_numpy()
+    ids = samples.astype(str).to_numpy()
+    splits = make_splits(ids, y, bench["folds"], bench["repeats"], bench["seed"])
+    matrix = FeatureMatrix(np.zeros((len(y), 1)), y, ids, ["x"])
+    datasets = dict.fromkeys(ds for ds, _, _ in classify_jobs(bench))
+    datasets.update(dict.fromkeys(t.split("/")[2] for t in quality_targets({"benchmark": bench})))
+    parts = {}
+    for ds in datasets:
+        train, test = dataset_from_id(matrix, splits, ds, bench["seed"])
+        counts = pd.Series(train.y).value_counts().reindex(sorted(set(y)), fill_value=0)
+        parts[ds] = (counts, len(test.y))
+    return parts
+
+
+def _needs(bench: dict, dataset: str) -> tuple[int, str]:
+    """(smallest class size, who needs it) for the arms that run on `dataset`."""
+    from genogan.benchmark.arms import DETERMINISTIC, parse_arm
+    from genogan.benchmark.targets import classify_jobs, quality_targets
+
+    arms = {parse_arm(a).method for ds, a, _ in classify_jobs(bench) if ds == dataset}
+    augmenting = sorted(a for a in arms if a not in DETERMINISTIC)
+    quality = any(t.split("/")[2] == dataset for t in quality_targets({"benchmark": bench}))
+    if augmenting or quality:
+        who = ", ".join(augmenting + (["the quality stage"] if quality else []))
+        return MIN_TO_AUGMENT, who
+    return 1, "the classifiers"
+
+
+def check_training_parts(sheet: pd.DataFrame, config: dict, path=None) -> None:
+    """Every class of every training part has what the configured arms need (see module doc)."""
+    from genogan.benchmark.targets import benchmark_settings
+
+    bench = benchmark_settings(config.get("benchmark", {}))
+    try:
+        parts = training_parts(sheet["condition"], sheet["sample"], bench)
+    except GenoganInputError as err:  # e.g. an imbalance fraction that leaves < 2 samples
+        raise GenoganInputError(str(err).split(". Fix: ")[0], path=path,
+                                fix=err.fix or "add samples or change benchmark settings") from None
+    total = sheet["condition"].value_counts()
+    quality_k = _quality_k()
+    for dataset, (counts, n_test) in parts.items():
+        need, who = _needs(bench, dataset)
+        small = counts[counts < need]
+        if len(small):
+            cls, n = str(small.index[0]), int(small.iloc[0])
+            raise GenoganInputError(
+                f"class {cls!r} ({int(total[cls])} samples in the sheet) has {n} sample(s) in "
+                f"the training part of benchmark data set {dataset}; {who} need at least "
+                f"{need} samples of each class there", path=path,
+                fix=_fix(f"add samples of class {cls!r}", dataset, bench))
+        sizes = {"training": int(counts.sum()), "test": n_test}
+        if "quality" in who and min(sizes.values()) <= quality_k:
+            part = min(sizes, key=sizes.get)
+            raise GenoganInputError(
+                f"the {part} part of benchmark data set {dataset} has {sizes[part]} samples; "
+                f"the quality stage needs more than {quality_k}", path=path,
+                fix=_fix("add samples", dataset, bench).removesuffix(", or drop that class "
+                                                                     "from the sheet"))
+
+
+def _quality_k() -> int:
+    """The quality stage's k nearest neighbours (its one home: `evaluate_quality`)."""
+    import inspect
+
+    from genogan.quality.evaluate import evaluate_quality
+
+    return int(inspect.signature(evaluate_quality).parameters["k_nearest"].default)
+
+
+def _fix(first: str, dataset: str, bench: dict) -> str:
+    from genogan.benchmark.splits import parse_dataset_id
+
+    scenario = parse_dataset_id(dataset).scenario
+    folds = (f"lower benchmark.folds (now {bench['folds']}), " if bench["folds"] > 2 else "")
+    hint = {"learning_curve": "raise the smallest benchmark.learning_curve.fractions or set "
+                              "benchmark.learning_curve.enabled: false",
+            "imbalance": "raise the smallest benchmark.imbalance.minority_fractions or set "
+                         "benchmark.imbalance.enabled: false",
+            "null": "set benchmark.null_control.enabled: false",
+            "main": "or drop that class from the sheet"}[scenario]
+    return f"{first}, {folds}{hint}"
