@@ -198,18 +198,20 @@ def test_truncated_fastq_names_the_file(tmp_path):
 def test_fastq_cut_inside_the_quality_line(tmp_path):
     path = _good_fastq(tmp_path)
     path.write_text(path.read_text()[:-10])
-    with pytest.raises(GenoganInputError, match=r"lengths differ \(record 20\).*in\.fastq"):
+    with pytest.raises(GenoganInputError,
+                       match=r"FASTQ record 20 \(Length of sequence and qualities differ"):
         kmers.count_kmers_fastq(path, 5)
 
 
-@pytest.mark.parametrize("line, problem", [(0, "does not start with '@'"),
-                                           (2, "does not start with '\\+'")])
+@pytest.mark.parametrize("line, problem", [(0, "expected to start with '@'"),
+                                           (2, "expected to start with '\\+'")])
 def test_malformed_fastq_record_is_reported(tmp_path, line, problem):
     path = _good_fastq(tmp_path)
     lines = path.read_text().splitlines(keepends=True)
     lines[4 * 6 + line] = "x" + lines[4 * 6 + line][1:]  # record 7
     path.write_text("".join(lines))
-    with pytest.raises(GenoganInputError, match=problem + r" \(record 7\).*in\.fastq"):
+    with pytest.raises(GenoganInputError,
+                       match=r"FASTQ record 7 \(Line " + problem + r".*in\.fastq"):
         kmers.count_kmers_fastq(path, 3, threads=2, batch_bytes=200)
 
 
@@ -219,7 +221,7 @@ def test_empty_and_missing_fastq(tmp_path):
         pass
     with pytest.raises(GenoganInputError, match=r"empty.*empty\.fq\.gz"):
         kmers.count_kmers_fastq(empty, 5)
-    with pytest.raises(GenoganInputError, match=r"cannot read FASTQ.*nope\.fq"):
+    with pytest.raises(GenoganInputError, match=r"cannot open reads file.*nope\.fq"):
         kmers.count_kmers_fastq(tmp_path / "nope.fq", 5)
 
 
@@ -263,6 +265,10 @@ def test_fasta_records_multiline_and_gz(tmp_path):
 def test_fasta_without_records(tmp_path):
     path = tmp_path / "notes.fa"
     path.write_text("just some text\nACGT\n")
+    with pytest.raises(GenoganInputError,
+                       match=r"malformed .*FASTA record \(Expected '>'.*notes\.fa"):
+        kmers.count_kmers_fasta(path, 4)
+    path.write_text("")
     with pytest.raises(GenoganInputError, match=r"no records.*notes\.fa"):
         kmers.count_kmers_fasta(path, 4)
     with pytest.raises(GenoganInputError, match=r"not found.*missing\.fa"):

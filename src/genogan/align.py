@@ -40,13 +40,10 @@ import contextlib
 import csv
 import enum
 import fcntl
-import gzip
 import functools
-import io
 import logging
 import math
 import multiprocessing
-import operator
 import os
 import re
 import shlex
@@ -57,10 +54,10 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from itertools import islice, zip_longest
 from pathlib import Path
 
 from genogan import __version__
+from genogan import reads
 from genogan.errors import GenoganInputError
 from genogan.io import atomic_path, timed
 
@@ -298,10 +295,11 @@ def _map_batch(seq_no: int, first_index: int, payload) -> int:
     state = _worker_state()
     out: list[str] = []
     if state["paired"]:
-        names, s1, q1, s2, q2 = _pair_columns(payload, state, first_index)
+        names, s1, q1, s2, q2 = reads.pair_columns(*payload, state["fq1"], state["fq2"],
+                                                   first_index)
         _map_pairs(state, names, s1, q1, s2, q2, out)
     else:
-        names, seqs, quals = _single_columns(payload, state, first_index)
+        names, seqs, quals = reads.columns(payload[0], state["fq1"], first_index)
         amap, buf, revcomp, tags = (state["aligner"].map, state["buf"], state["revcomp"],
                                     state["tags"])
         for name, seq, qual in zip(names, seqs, quals, strict=True):
@@ -347,247 +345,16 @@ def _map_pairs(state, names, seqs1, quals1, seqs2, quals2, out) -> None:
                     revcomp, out)
 
 
-# --------------------------------------------------------------------------------------------
-# Reading FASTQ: raw 4-line blocks split by the parent, parsed by the workers
-# --------------------------------------------------------------------------------------------
-_FIRST_CHAR = operator.itemgetter(slice(0, 1))
-_HAS_SPACE = re.compile(r"\s").search
-
-
-def _open_binary(path):
-    """Binary line reader for plain or gzip files (by magic bytes, not by name)."""
-    with open(path, "rb") as handle:
-        gz = handle.read(2) == b"\x1f\x8b"
-    if gz:
-        return io.BufferedReader(gzip.open(path, "rb"), buffer_size=1 << 20)
-    return open(path, "rb", buffering=1 << 20)
-
-
-def _is_four_line_fastq(path) -> bool:
-    """Whether the file starts like standard FASTQ (4 lines a record), the fast input path."""
-    with _open_binary(path) as handle:
-        head = list(islice(handle, 4))
-    if len(head) < 4:
-        return False
-    return (head[0][:1] == b"@" and head[2][:1] == b"+"
-            and len(head[1].rstrip(b"\r\n")) == len(head[3].rstrip(b"\r\n")))
-
-
 def _input_batches(fq1, fq2, batch_pairs: int):
-    """Yield (index of first read, payload) batches; both mates' batches have equal counts.
-
-    Standard 4-line FASTQ travels as raw text blocks (cheap to split and to pass to workers);
-    anything else (FASTA reads, wrapped FASTQ) is parsed here by pysam and sent as records.
-    """
-    if all(_is_four_line_fastq(p) for p in (fq1, fq2) if p is not None):
-        yield from _raw_batches(fq1, fq2, batch_pairs)
-    else:
-        yield from _record_batches(fq1, fq2, batch_pairs)
-
-
-class _FastqBlocks:
-    """Raw blocks of whole 4-line FASTQ records, cut from large reads of a plain or gzip file.
-
-    Lines are counted with `bytes.count` (C speed): no Python work is done per read here.
-    """
-
-    def __init__(self, handle):
-        self.handle, self.buf, self.eof = handle, b"", False
-
-    def fill(self, size: int) -> None:
-        while len(self.buf) < size and not self.eof:
-            chunk = self.handle.read(max(size - len(self.buf), 1 << 16))
-            if chunk:
-                self.buf += chunk
-            else:  # end of file: drop trailing blank lines, end with exactly one newline
-                self.eof = True
-                body = self.buf.rstrip()
-                self.buf = body + b"\n" if body else b""
-
-    def exhausted(self) -> bool:
-        """Whether nothing but blank lines is left."""
-        while not self.buf.strip() and not self.eof:
-            self.fill(len(self.buf) + (1 << 16))
-        return not self.buf.strip()
-
-    def _cut(self, end: int) -> bytes:
-        block, self.buf = self.buf[:end], self.buf[end:]
-        return block
-
-    def take(self, size: int) -> tuple[bytes, int]:
-        """About `size` bytes of whole records, (block, records); (b"", 0) at the end.
-
-        An incomplete last record is passed on as is (the parser reports it)."""
-        while True:
-            self.fill(size)
-            buf = self.buf
-            limit = min(size, len(buf))
-            lines = buf.count(b"\n", 0, limit)
-            if self.eof and limit == len(buf):
-                return self._cut(limit), (lines + 3) // 4
-            if lines >= 4:
-                pos = buf.rfind(b"\n", 0, limit)
-                for _ in range(lines % 4):
-                    pos = buf.rfind(b"\n", 0, pos)
-                return self._cut(pos + 1), lines // 4
-            size *= 2  # a record longer than the block
-
-    def take_records(self, records: int, hint: int) -> tuple[bytes, int]:
-        """Exactly `records` records (fewer only at the end of the file): (block, records).
-
-        `hint` is the mate block's size: mates usually have equal-length records, so one
-        count confirms the cut; otherwise lines are walked one by one."""
-        want = 4 * records
-        self.fill(hint + 1)
-        buf = self.buf
-        if buf[hint - 1:hint] == b"\n" and buf.count(b"\n", 0, hint) == want:
-            return self._cut(hint), records
-        pos = found = 0
-        while found < want:
-            j = self.buf.find(b"\n", pos)
-            if j >= 0:
-                pos, found = j + 1, found + 1
-            elif self.eof:
-                block = self._cut(len(self.buf))
-                return block, (block.count(b"\n") + 3) // 4
-            else:
-                self.fill(len(self.buf) + (1 << 20))
-        return self._cut(pos), records
-
-
-def _raw_batches(fq1, fq2, batch_pairs: int):
+    """Yield (index of the first read, payload): chunks of whole records, not parsed (the
+    workers parse them); both mates' chunks hold the same number of reads."""
     size = batch_pairs * RAW_BYTES_PER_READ
-    with contextlib.ExitStack() as stack:
-        r1 = _FastqBlocks(stack.enter_context(_open_binary(fq1)))
-        r2 = _FastqBlocks(stack.enter_context(_open_binary(fq2))) if fq2 is not None else None
-        first = 0
-        while True:
-            block1, n1 = r1.take(size)
-            if r2 is None:
-                if not n1:
-                    return
-                yield first, ("raw", block1, None)
-            else:
-                if not n1:
-                    if not r2.exhausted():
-                        _count_mismatch(fq1, fq2, first, first + 1)
-                    return
-                block2, n2 = r2.take_records(n1, len(block1))
-                if n2 != n1:
-                    _count_mismatch(fq1, fq2, first + n1, first + n2)
-                yield first, ("raw", block1, block2)
-            first += n1
-
-
-def _count_mismatch(fq1, fq2, n1: int, n2: int):
-    shorter, longer, n = (fq1, fq2, n1) if n1 < n2 else (fq2, fq1, n2)
-    raise GenoganInputError(
-        f"mate files have different read counts: '{shorter}' ends after {n} reads but "
-        f"'{longer}' has more", path=fq1,
-        fix="give the R1 and R2 files of the same run (same reads, same order); re-export "
-            "them or re-pair them with e.g. `seqkit pair`")
-
-
-def _record_batches(fq1, fq2, batch_pairs: int):
-    batch: list = []
-    first = 0
-    records = _fastx(fq1) if fq2 is None else zip_longest(_fastx(fq1), _fastx(fq2))
-    for rec in records:
-        if fq2 is not None:
-            r1, r2 = rec
-            if r1 is None or r2 is None:
-                n = first + len(batch)
-                _count_mismatch(fq1, fq2, n if r1 is None else n + 1, n if r2 is None else n + 1)
-            rec = r1 + r2
-        batch.append(rec)
-        if len(batch) >= batch_pairs:
-            yield first, ("records", batch)
-            first += len(batch)
-            batch = []
-    if batch:
-        yield first, ("records", batch)
-
-
-def _fastx(path):
-    """(name, sequence, quality) records from a FASTQ/FASTA (plain or gzip), C-speed via pysam."""
-    import pysam
-
-    try:
-        with pysam.FastxFile(str(path)) as handle:
-            for rec in handle:
-                yield rec.name, rec.sequence, rec.quality
-    except (ValueError, OSError) as err:
-        raise GenoganInputError(f"cannot read FASTQ ({err})", path=path,
-                                fix="the file is truncated or malformed; re-download or "
-                                    "re-export it") from err
-
-
-def _fastq_columns(blob: bytes, path, first_index: int):
-    """Names, sequences and qualities of a raw 4-line FASTQ block, validated in bulk."""
-    try:
-        text = blob.decode("ascii")
-    except UnicodeDecodeError:
-        raise GenoganInputError("FASTQ contains non-ASCII bytes (binary or corrupt data) near "
-                                f"read {first_index + 1}", path=path,
-                                fix="re-download or re-export the file") from None
-    if "\r" in text:  # Windows line endings
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    heads, seqs, plus, quals = lines[0::4], lines[1::4], lines[2::4], lines[3::4]
-    if (len(lines) % 4 or set(map(_FIRST_CHAR, heads)) != {"@"}
-            or set(map(_FIRST_CHAR, plus)) != {"+"}
-            or list(map(len, seqs)) != list(map(len, quals))):
-        bad = _first_bad_record(heads, seqs, plus, quals)
-        raise GenoganInputError(f"malformed or truncated FASTQ record {first_index + bad + 1}",
-                                path=path, fix="check the file is complete 4-line FASTQ "
-                                "(re-download or re-export it)")
-    names = [h[1:] for h in heads]
-    if (" " in text or "\t" in text) and any(map(_HAS_SPACE, names)):
-        names = [n.split(None, 1)[0] if n.strip() else n for n in names]
-    return names, seqs, quals
-
-
-def _first_bad_record(heads, seqs, plus, quals) -> int:
-    for i, head in enumerate(heads):
-        if (i >= len(quals) or head[:1] != "@" or plus[i][:1] != "+"
-                or len(seqs[i]) != len(quals[i])):
-            return i
-    return len(heads)
-
-
-def _pair_columns(payload, state, first_index):
-    """(names, seqs1, quals1, seqs2, quals2) of a batch of pairs; mate names must agree."""
-    if payload[0] == "raw":
-        names1, s1, q1 = _fastq_columns(payload[1], state["fq1"], first_index)
-        names2, s2, q2 = _fastq_columns(payload[2], state["fq2"], first_index)
+    if fq2 is None:
+        for first, data in reads.chunks(fq1, size):
+            yield first, (data, None)
     else:
-        names1, s1, q1, names2, s2, q2 = (list(col) for col in zip(*payload[1], strict=True))
-    names = names1 if names1 == names2 else [
-        _mate_names(a, b, first_index + i, state) for i, (a, b) in
-        enumerate(zip(names1, names2, strict=True))]
-    return names, s1, q1, s2, q2
-
-
-def _single_columns(payload, state, first_index):
-    if payload[0] == "raw":
-        return _fastq_columns(payload[1], state["fq1"], first_index)
-    names, seqs, quals = (list(col) for col in zip(*payload[1], strict=True))
-    return names, seqs, quals
-
-
-def _mate_names(n1: str, n2: str, index: int, state) -> str:
-    """Shared name of a pair (a trailing /1, /2 is dropped); mismatched names are an error."""
-    if n1 == n2:
-        return n1
-    if n1[:-2] == n2[:-2] and n1.endswith("/1") and n2.endswith("/2"):
-        return n1[:-2]
-    raise GenoganInputError(
-        f"mate names differ at read pair {index + 1}: '{n1}' in '{state['fq1']}' vs '{n2}' in "
-        f"'{state['fq2']}'", path=state["fq2"],
-        fix="give R1 and R2 files whose reads are in the same order (re-export them, or "
-            "re-pair them with e.g. `seqkit pair`)")
+        for first, data1, data2 in reads.paired_chunks(fq1, fq2, size):
+            yield first, (data1, data2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -709,7 +476,7 @@ def _run_mappy(state: dict, batches, threads: int, sort_cmd: list[str], header: 
     with contextlib.suppress(AttributeError, OSError):  # Linux: fewer, larger pipe writes
         fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
     executor = sorter = None
-    progress = _Progress()
+    progress = reads.Progress("mapped", unit="read pairs" if state["paired"] else "reads")
     _WORKER.clear()
     _WORKER.update(state, out_fd=write_fd)
     try:
@@ -735,7 +502,7 @@ def _run_mappy(state: dict, batches, threads: int, sort_cmd: list[str], header: 
             executor = None
         os.close(write_fd)
         write_fd = None
-        progress.done()
+        progress.log()
         with timed(logger, "sorting and indexing (rest)"):
             _finish(sorter, drain, "samtools sort")
     finally:
@@ -745,7 +512,7 @@ def _run_mappy(state: dict, batches, threads: int, sort_cmd: list[str], header: 
                 os.close(fd)
         _kill(sorter)
         _WORKER.clear()
-    return progress.pairs
+    return progress.reads
 
 
 def _dispatch(executor, batches, threads: int, progress) -> None:
@@ -772,27 +539,6 @@ def _abort_workers(executor) -> None:
     with _WORKER["cond"]:
         _WORKER["cond"].notify_all()
     executor.shutdown(wait=True, cancel_futures=True)
-
-
-class _Progress:
-    """Log read pairs mapped and pairs/s every few seconds."""
-
-    def __init__(self, every_s: float = 10.0):
-        self.pairs, self.start, self.every_s = 0, time.perf_counter(), every_s
-        self.last = self.start
-
-    def add(self, n: int) -> None:
-        self.pairs += n
-        now = time.perf_counter()
-        if now - self.last >= self.every_s:
-            self.last = now
-            logger.info("mapped %d read pairs (%.0f pairs/s)", self.pairs,
-                        self.pairs / (now - self.start))
-
-    def done(self) -> None:
-        elapsed = max(time.perf_counter() - self.start, 1e-9)
-        logger.info("mapped %d read pairs in %.2f s (%.0f pairs/s)", self.pairs, elapsed,
-                    self.pairs / elapsed)
 
 
 def _require_binary(name: str, engine: str, pkg: str) -> str:
@@ -927,15 +673,8 @@ def _align_mappy(reference, fq1, fq2, sample, rg_id, threads, preset, max_insert
 
 def _check_inputs(reference, fq1, fq2, sample) -> None:
     for label, path in (("reference", reference), ("fq1", fq1), ("fq2", fq2)):
-        if path is None:
-            continue
-        path = Path(path)
-        if not path.is_file():
-            raise GenoganInputError(f"{label} file not found", sample=sample, path=path,
-                                    fix="check the path in config/samples.tsv or config.yaml")
-        if path.stat().st_size == 0:
-            raise GenoganInputError(f"{label} file is empty", sample=sample, path=path,
-                                    fix="re-create or re-download it")
+        if path is not None:
+            reads.check_file(path, label, sample)
 
 
 def check_alignment_reference(bam_or_cram, reference_fasta, create_index: bool = True) -> Path:

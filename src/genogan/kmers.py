@@ -12,10 +12,10 @@ occurrence like every other k-mer).
 whose bases are all A/C/G/T (case-insensitive). A window touching N or any other character is
 skipped; no window ever spans two reads or two records.
 
-**How it is fast.** FASTQ reads are never handled one by one in Python (BAM reads and FASTA
-records are, as pysam hands them over one at a time). Batches of ``batch_bytes`` of input are
-parsed with numpy (FASTQ: newline positions -> the sequence lines are gathered as one 2-D array,
-with a newline kept after every read as a separator), bytes become 2-bit codes through a
+**How it is fast.** Reads come through `genogan.reads`: the calling thread only cuts the file
+into chunks of whole records (xopen + dnaio), and each worker parses its chunk with dnaio (C
+speed) and joins the sequences with a newline as separator; BAM reads and FASTA records are
+handed over by pysam/dnaio one at a time. Then bytes become 2-bit codes through a
 256-entry table, window codes for the whole batch are built by doubling (codes of 2-mers, then
 4-mers, 8-mers, combined by shifts and ORs on the narrowest integer type), windows touching an
 invalid byte are sent to a sentinel bin, and ``np.add.at`` counts all 4**k forward codes;
@@ -29,19 +29,16 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gzip
 import logging
 import threading
-import time
-import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from genogan import reads
 from genogan.errors import GenoganInputError
 from genogan.io import atomic_path
 
@@ -214,28 +211,6 @@ def fold_canonical(forward: np.ndarray, k: int) -> np.ndarray:
 # --------------------------------------------------------------------------- thread pool
 
 
-class _Progress:
-    """Running totals, logged every `every` seconds and at the end."""
-
-    def __init__(self, what: str, every: float = 15.0):
-        self.what, self.every = what, every
-        self.reads = self.bases = 0
-        self.start = self.last = time.perf_counter()
-
-    def add(self, reads: int, bases: int) -> None:
-        self.reads += reads
-        self.bases += bases
-        now = time.perf_counter()
-        if now - self.last >= self.every:
-            self.last = now
-            self.log("progress")
-
-    def log(self, stage: str = "done") -> None:
-        secs = max(time.perf_counter() - self.start, 1e-9)
-        log.info("%s %s: %s reads, %.1f M bases in %.1f s (%.1f M bases/s)", self.what, stage,
-                 f"{self.reads:,}", self.bases / 1e6, secs, self.bases / secs / 1e6)
-
-
 class _CountPool:
     """Counts batches on `threads` worker threads, each with its own accumulator.
 
@@ -245,7 +220,7 @@ class _CountPool:
     where a worker's error (e.g. a malformed record) reaches the caller.
     """
 
-    def __init__(self, k: int, threads: int, progress: _Progress):
+    def __init__(self, k: int, threads: int, progress: reads.Progress):
         if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
             raise GenoganInputError(f"threads={threads!r} must be a positive integer",
                                     fix="pass threads >= 1")
@@ -303,7 +278,7 @@ def count_sequences(seqs, k: int, threads: int = 1,
                     batch_bytes: int = DEFAULT_BATCH_BYTES) -> np.ndarray:
     """Canonical counts over an iterable of sequences (str or bytes), each counted on its own."""
     k, batch_bytes = check_k(k), _check_batch_bytes(batch_bytes)
-    with _CountPool(k, threads, _Progress("sequences", every=1e9)) as pool:
+    with _CountPool(k, threads, reads.Progress("sequences", every_s=1e9)) as pool:
         batcher = _Batcher(pool, batch_bytes)
         for seq in seqs:
             batcher.add(seq if isinstance(seq, str) else bytes(seq).decode("ascii", "replace"))
@@ -314,109 +289,12 @@ def count_sequences(seqs, k: int, threads: int = 1,
 # --------------------------------------------------------------------------- input files
 
 
-def _open_binary(path: Path, kind: str):
-    """Open plain or gzip (detected by magic bytes, not by name) for binary reading."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-    except OSError as err:
-        raise GenoganInputError(f"cannot read {kind} file: {err.strerror}", path=path,
-                                fix="check the path in the sample sheet") from err
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    return open(path, "rb", buffering=0)
-
-
-def _fill(fh, buf: np.ndarray, path: Path, kind: str) -> int:
-    """readinto() until `buf` is full or the file ends; decompression errors -> input errors."""
-    view, got = memoryview(buf), 0
-    try:
-        while got < len(view):
-            n = fh.readinto(view[got:])
-            if not n:
-                break
-            got += n
-    except (EOFError, OSError, zlib.error) as err:
-        raise GenoganInputError(
-            f"{kind} file is truncated or corrupt ({err})", path=path,
-            fix="re-download or re-create the file; check a .gz with `gzip -t`") from err
-    return got
-
-
-def _fastq_error(problem: str, path, record: int | None = None):
-    where = f" (record {record:,})" if record is not None else ""
-    return GenoganInputError(
-        f"malformed FASTQ: {problem}{where}", path=path,
-        fix="supply a complete 4-line-per-record FASTQ (plain or gzip); re-download or "
-        "re-create a truncated file")
-
-
-def _fastq_chunks(path: Path, batch_bytes: int):
-    """Yield (chunk, newlines, first_record, n_records); a chunk holds whole 4-line records.
-
-    Each chunk is read straight into a fresh numpy buffer (no copies of the data in Python),
-    and only newlines are located here; checking and parsing the records is the workers' job.
-    The unfinished record at the end of a buffer starts the next one.
-    """
-    pending, record = np.empty(0, dtype=np.uint8), 0
-    with _open_binary(path, "FASTQ") as fh:
-        while True:
-            buf = np.empty(pending.size + batch_bytes, dtype=np.uint8)
-            buf[: pending.size] = pending
-            got = _fill(fh, buf[pending.size:], path, "FASTQ")
-            if got == 0:
-                break
-            data = buf[: pending.size + got]
-            newlines = np.flatnonzero(data == _NEWLINE)
-            whole = newlines.size - newlines.size % 4
-            if whole == 0:  # a record longer than the batch: read on
-                pending = data
-                continue
-            cut = int(newlines[whole - 1]) + 1
-            yield data[:cut], newlines[:whole], record, whole // 4
-            record += whole // 4
-            pending = data[cut:]
-    tail = pending.tobytes().rstrip()
-    if tail:
-        lines = tail.count(b"\n") + 1
-        if lines % 4:
-            raise _fastq_error(f"the file ends inside a record ({lines % 4} of its 4 lines "
-                               "present; the file looks truncated)", path, record + 1)
-        data = np.frombuffer(tail + b"\n", dtype=np.uint8)
-        yield data, np.flatnonzero(data == _NEWLINE), record, lines // 4
-        record += lines // 4
-    if record == 0:
-        raise GenoganInputError("FASTQ file is empty (no records)", path=path,
-                                fix="check the file; remove the sample if it has no reads")
-
-
-def _fastq_sequences(arr: np.ndarray, newlines: np.ndarray, path, first_record: int):
-    """Parse whole FASTQ records with numpy: return (sequences joined by '\\n', reads, bases).
-
-    Checks every record: '@' header, '+' separator line, sequence and quality of equal length.
-    """
-    starts = np.empty_like(newlines)
-    starts[0], starts[1:] = 0, newlines[:-1] + 1
-    seq_start, seq_len = starts[1::4], newlines[1::4] - starts[1::4]
-    qual_len = newlines[3::4] - starts[3::4]
-    for ok, problem in ((arr[starts[0::4]] == ord("@"), "header line does not start with '@'"),
-                        (arr[starts[2::4]] == ord("+"), "third line does not start with '+'"),
-                        (seq_len == qual_len, "sequence and quality lengths differ")):
-        if not ok.all():
-            raise _fastq_error(problem, path, first_record + int(np.argmin(ok)) + 1)
-    n, bases, longest = seq_len.size, int(seq_len.sum()), int(seq_len.max())
-    if longest == int(seq_len.min()):
-        # All reads the same length: one row per read, its newline kept as separator.
-        rows = sliding_window_view(arr, longest + 1)[seq_start]
-    elif n * (longest + 1) <= 2 * (bases + n):
-        # Lengths vary a little (trimmed reads): pad rows to the longest, blank the excess.
-        padded = np.concatenate([arr, np.full(longest + 1, _NEWLINE, dtype=np.uint8)])
-        rows = sliding_window_view(padded, longest + 1)[seq_start]
-        rows[np.arange(longest + 1) >= seq_len[:, None]] = _NEWLINE
-    else:  # very uneven lengths (long reads): let bytes.split do the gathering
-        seqs = b"\n".join(arr.tobytes().split(b"\n")[1::4])
-        return np.frombuffer(seqs, dtype=np.uint8), n, bases
-    return rows.reshape(-1), n, bases
+def _fastq_sequences(data: bytes, path, first_record: int):
+    """Parse one chunk of whole records (dnaio, in the worker): (the sequences joined by
+    '\\n' as ASCII codes, reads, bases)."""
+    _, seqs, _ = reads.columns(data, path, first_record)
+    joined = "\n".join(seqs).encode("ascii", "replace")
+    return np.frombuffer(joined, dtype=np.uint8), len(seqs), len(joined) - max(len(seqs) - 1, 0)
 
 
 def _check_batch_bytes(batch_bytes) -> int:
@@ -439,13 +317,17 @@ def count_kmers_fastq(paths, k: int, threads: int = 1, batch_bytes: int = DEFAUL
     if not paths:
         raise GenoganInputError("no FASTQ file given", fix="pass at least one FASTQ path")
     records = []
-    progress = _Progress(" + ".join(p.name for p in paths))
+    progress = reads.Progress(" + ".join(p.name for p in paths), every_s=15.0)
     with _CountPool(k, threads, progress) as pool:
         for path in paths:
             total = 0
-            for chunk, newlines, first, n in _fastq_chunks(path, batch_bytes):
-                pool.submit(_fastq_sequences, chunk, newlines, path, first)
-                total = first + n
+            for first, data in reads.chunks(path, batch_bytes):
+                pool.submit(_fastq_sequences, data, path, first)
+                total = first + reads.count_records(data)
+            if total == 0:
+                raise GenoganInputError("FASTQ file is empty (no records)", path=path,
+                                        fix="check the file; remove the sample if it has no "
+                                            "reads")
             records.append(total)
         counts = pool.finish()
     progress.log()
@@ -491,36 +373,29 @@ def count_kmers_fasta(path, k: int, threads: int = 1,
                       batch_bytes: int = DEFAULT_BATCH_BYTES) -> np.ndarray:
     """Canonical k-mer counts over every record of a FASTA (plain or gzip), summed per file.
 
-    Records are parsed by pysam (htslib's kseq, C speed); no k-mer spans two records. A long
+    Records are parsed by dnaio (genogan.reads, C speed); no k-mer spans two records. A long
     record (a chromosome) is cut into pieces of `batch_bytes` that overlap by k - 1 bases, so
     every window is counted exactly once while memory stays bounded by the longest record.
     """
-    import pysam
 
     k, batch_bytes = check_k(k), _check_batch_bytes(batch_bytes)
     path = Path(path)
     if not path.is_file():
         raise GenoganInputError("FASTA file not found", path=path,
                                 fix="check the path in the sample sheet")
-    progress = _Progress(path.name)
+    progress = reads.Progress(path.name, every_s=15.0)
     records = 0
     with _CountPool(k, threads, progress) as pool:
         batcher = _Batcher(pool, batch_bytes)
-        try:
-            with pysam.FastxFile(str(path)) as fasta:
-                for entry in fasta:
-                    records += 1
-                    seq = entry.sequence or ""
-                    if len(seq) <= batch_bytes:
-                        batcher.add(seq)
-                        continue
-                    for start in range(0, len(seq) - k + 1, batch_bytes):
-                        piece = seq[start:start + batch_bytes + k - 1]
-                        pool.submit(_joined, [piece], int(start == 0),
-                                    min(batch_bytes, len(seq) - start))
-        except (OSError, ValueError) as err:
-            raise GenoganInputError(f"cannot parse FASTA: {err}", path=path,
-                                    fix="supply a FASTA file (records starting with '>')") from err
+        for _, seq in reads.records(path):
+            records += 1
+            if len(seq) <= batch_bytes:
+                batcher.add(seq)
+                continue
+            for start in range(0, len(seq) - k + 1, batch_bytes):
+                piece = seq[start:start + batch_bytes + k - 1]
+                pool.submit(_joined, [piece], int(start == 0),
+                            min(batch_bytes, len(seq) - start))
         batcher.flush()
         counts = pool.finish()
     if records == 0:
@@ -622,15 +497,15 @@ def count_kmers_bam(path, k: int, min_mapq: int = 20, regions_bed=None, threads:
     k, batch_bytes = check_k(k), _check_batch_bytes(batch_bytes)
     path = Path(path)
     regions = read_bed(regions_bed) if regions_bed else None
-    progress = _Progress(path.name)
+    progress = reads.Progress(path.name, every_s=15.0)
     skipped = 0
     with _open_alignments(path, reference, threads) as bam, \
             _CountPool(k, threads, progress) as pool:
-        reads = _region_reads(bam, path, regions, regions_bed) if regions else \
+        records = _region_reads(bam, path, regions, regions_bed) if regions else \
             bam.fetch(until_eof=True)
         batcher = _Batcher(pool, batch_bytes)
         try:
-            for read in reads:
+            for read in records:
                 seq = read.query_sequence
                 if read.flag & SKIP_FLAGS or read.mapping_quality < min_mapq or not seq:
                     skipped += 1
