@@ -38,6 +38,7 @@ IMPORT_TO_PACKAGE = {
     "numpy": "numpy", "pandas": "pandas", "pyarrow": "pyarrow", "scipy": "scipy",
     "sklearn": "scikit-learn", "imblearn": "imbalanced-learn", "matplotlib": "matplotlib",
     "pysam": "pysam", "mappy": "mappy", "Bio": "biopython", "yaml": "pyyaml",
+    "dnaio": "dnaio", "xopen": "xopen",
     "jsonschema": "jsonschema", "tensorflow": "tensorflow", "keras": "keras",
 }
 # Modules that come with a pinned package as its own dependency: import name -> packages that
