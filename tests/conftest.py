@@ -37,14 +37,16 @@ def repo():
 
 @pytest.fixture(scope="module")
 def tiny_workdir(tmp_path_factory):
-    """A working directory with the repository config and a hand-made 8-sample demo sheet."""
+    """A working directory with the repository config and a hand-made 20-sample demo sheet (the
+    smallest balanced cohort every training part of the shipped benchmark accepts at validation:
+    5 folds, quality needs more than 3 test samples per fold)."""
     sys.path.insert(0, str(REPO / "tests" / "slurm"))
     from genogan_workdir import handmade_sheet
     from genogan_workdir import write_config as write_workdir_config
 
     workdir = tmp_path_factory.mktemp("workdir")
-    config = write_workdir_config(workdir, {"demo": {"enabled": True, "n_samples": 8}})
-    handmade_sheet(workdir, config)
+    config = write_workdir_config(workdir, {"demo": {"enabled": True, "n_samples": 20}})
+    handmade_sheet(workdir, config, n_per_class=10)
     return workdir
 
 
