@@ -33,6 +33,10 @@ BINARY_TOOLS = {"python", "minimap2", "bwa", "bwa-mem2", "samtools", "bcftools",
                 "jellyfish", "pigz", "cudatoolkit", "cuda-version", "cudnn"}
 # conda name -> pip name where they differ (after PEP 503 normalisation).
 CONDA_TO_PIP: dict[str, str] = {}
+# Packages conda-forge does not carry at the pip pin: the newest conda-forge build instead (checked
+# against the conda-forge feedstocks: tensorflow-feedstock 2.19.1 with CUDA 12.8 builds,
+# keras-feedstock 3.15.0). Each entry must differ from constraints.txt, or it is stale.
+CONDA_FORGE_VERSIONS = {"tensorflow": "2.19.1", "keras": "3.15.0"}
 # import name -> conda package that provides it.
 IMPORT_TO_PACKAGE = {
     "numpy": "numpy", "pandas": "pandas", "pyarrow": "pyarrow", "scipy": "scipy",
@@ -96,7 +100,11 @@ def version_problems(env_pins: dict[str, str], constraints: dict[str, str]) -> l
         if name in BINARY_TOOLS:
             continue
         pip_name = CONDA_TO_PIP.get(name, name)
-        if pip_name not in constraints:
+        if name in CONDA_FORGE_VERSIONS:
+            if version != CONDA_FORGE_VERSIONS[name]:
+                problems.append(f"{name}={version}: conda-forge's build is "
+                                f"{CONDA_FORGE_VERSIONS[name]} (CONDA_FORGE_VERSIONS)")
+        elif pip_name not in constraints:
             problems.append(f"{name}={version} is not in constraints.txt (add it there, or to "
                             "BINARY_TOOLS in tests/test_envs.py if it is not a Python package)")
         elif constraints[pip_name] != version:
@@ -366,3 +374,10 @@ def test_dockerfile_copies_exist_and_are_not_ignored():
             assert (ROOT / src).exists(), f"COPY {src}: not in the repository"
             assert src not in ignored, f"COPY {src}: excluded by .dockerignore"
     assert {".venv", ".git", "results", ".snakemake"} <= set(ignored)
+
+
+def test_conda_forge_exceptions_are_real_differences():
+    """An exception that equals the pip pin is stale: drop it so the pins agree again."""
+    constraints = read_constraints()
+    for name, version in CONDA_FORGE_VERSIONS.items():
+        assert constraints[name] != version, f"{name}: conda-forge now matches; drop the exception"

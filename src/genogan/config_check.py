@@ -8,6 +8,7 @@ dependencies the alignment env does not carry).
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import yaml
@@ -121,7 +122,31 @@ def load_workflow_inputs(config: dict, config_path="config/config.yaml", check_f
         check_expression_config(config["expression"], config["samples"])
     check_reference_needed(sheet, {"reference": reference}, config["samples"])
     check_training_parts(sheet, config, config["samples"])
+    if reference and check_files and not demo:
+        check_reference_file(reference, config_path)
+    check_gpu_request(config.get("gan", {}).get("resources", {}), config_path)
     return sheet, reference
+
+
+def check_reference_file(reference, config_path) -> None:
+    """The reference must exist and be readable now, not when the first align job starts."""
+    path = Path(reference)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise GenoganInputError(f"reference FASTA {what}: {reference}", path=config_path,
+                                fix="set `reference:` to your genome FASTA (plain or bgzip)")
+    if not os.access(path, os.R_OK):
+        raise GenoganInputError(f"reference FASTA is not readable: {reference}", path=config_path,
+                                fix="check its permissions")
+
+
+def check_gpu_request(resources: dict, config_path) -> None:
+    """`gres` and `gpu` together make the SLURM plugin ask for both --gres and --gpus."""
+    if resources.get("gres") and int(resources.get("gpu") or 0) > 0:
+        raise GenoganInputError(
+            f"gan.resources sets both gres ({resources['gres']!r}) and gpu "
+            f"({resources['gpu']}): SLURM jobs would ask for --gres and --gpus", path=config_path,
+            fix="with `gres`, set `gan.resources.gpu: 0` (see profiles/slurm/README.md)")
 
 
 def _cli(args) -> int:

@@ -35,6 +35,40 @@ def gpu_devices() -> list:
     return tf.config.list_physical_devices("GPU")
 
 
+# Where a scheduler records the GPUs it gave a job (SLURM sets the first two, or only the CUDA one)
+GPU_GRANT_VARIABLES = ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS", "SLURM_STEP_GPUS")
+
+
+def granted_gpus(environ=None) -> str:
+    """The GPU ids the scheduler gave this job ('' when it gave none; '-1' hides every GPU)."""
+    environ = os.environ if environ is None else environ
+    for name in GPU_GRANT_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value and value not in ("-1", "NoDevFiles"):
+            return f"{name}={value}"
+    return ""
+
+
+# Set to 1 where a scheduler declares GPUs with no device behind them (tests/slurm's cluster).
+ALLOW_CPU_VARIABLE = "GENOGAN_ALLOW_CPU_ON_GPU_JOB"
+
+
+def check_gpu_visible(gpus=None, environ=None) -> None:
+    """A job that was given a GPU but cannot see one must fail, not train slowly on the CPU.
+
+    The usual cause is the venv's CPU-only TensorFlow (`tensorflow-cpu`) on a GPU node."""
+    environ = os.environ if environ is None else environ
+    grant = granted_gpus(environ)
+    if environ.get(ALLOW_CPU_VARIABLE) == "1":
+        return
+    if grant and not (gpu_devices() if gpus is None else gpus):
+        raise GenoganInputError(
+            f"this job was given a GPU ({grant}) but TensorFlow {tf.__version__} sees none "
+            f"(built with CUDA: {tf.test.is_built_with_cuda()})",
+            fix="install the GPU build (`make env GPU=1`, i.e. tensorflow[and-cuda]; with conda "
+            "see envs/gan.yaml), or train on the CPU on purpose with `gan.resources.gpu: 0`")
+
+
 def describe_device() -> str:
     """One line for the log: which device training runs on."""
     gpus = gpu_devices()
@@ -77,6 +111,7 @@ def make_deterministic(seed: int) -> None:
 
 
 def log_runtime(logger: logging.Logger, precision: str, jit: bool) -> None:
+    check_gpu_visible()
     logger.info(describe_device())
     logger.info("TensorFlow %s, Keras %s, precision %s, XLA jit_compile=%s",
                 tf.__version__, keras.__version__, precision, jit)
