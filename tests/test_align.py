@@ -667,3 +667,70 @@ def test_read_ends_that_do_not_align_are_soft_clipped(data, tmp_path):
         good += op == 4 and 15 <= length <= 30 and placed
         assert rec.infer_query_length() == READ_LEN
     assert good >= 0.9 * len(read1)
+
+
+# ------------------------------------------------------------------ index once, references
+def _records(bam: Path) -> list[str]:
+    with pysam.AlignmentFile(str(bam)) as handle:
+        return [r.to_string() for r in handle.fetch(until_eof=True)]
+
+
+@pytest.mark.parametrize("engine", ["mappy", "minimap2", "bwa-mem"])
+def test_prebuilt_index_gives_the_same_records(data, tmp_path, engine):
+    """build_index once, then align jobs load it: the records equal those of a run that
+    indexes the reference itself."""
+    if engine != "mappy":
+        _require("bwa" if engine == "bwa-mem" else engine)
+    reference = tmp_path / "ref.fa"
+    shutil.copy(data["reference"], reference)
+    pairs = data["pairs"][:500]
+    fq1, fq2 = write_pair_fastqs(tmp_path, pairs)
+    index = align.build_index(reference, engine, tmp_path / "index" / "ref")
+    assert all(Path(f).is_file() for f in align.index_files(engine, tmp_path / "index" / "ref"))
+    with_index, without = tmp_path / "a.bam", tmp_path / "b.bam"
+    align_sample(reference, fq1, fq2, out_bam=with_index, sample="t", engine=engine,
+                 index=index)
+    align_sample(reference, fq1, fq2, out_bam=without, sample="t", engine=engine)
+    records = _records(with_index)
+    assert records == _records(without) and len(records) >= 1000
+
+
+def test_align_memory_follows_index_size_threads_and_attempt():
+    gib = 2**30
+    assert align.align_mem_mb(50 * 2**20, threads=2, floor_mb=4000) == 4000  # the floor
+    human = align.align_mem_mb(7 * gib, threads=4, attempt=1, floor_mb=1000)
+    assert 1.2 * 7 * 1024 < human < 1.2 * 7 * 1024 + 4 * 1100 + 600
+    assert align.align_mem_mb(7 * gib, threads=4, attempt=2, floor_mb=1000) == 2 * human
+    assert align.align_mem_mb(7 * gib, threads=8) > human
+
+
+def test_duplicate_contig_names_stop_before_alignment(data, tmp_path):
+    genome = data["genome"]
+    reference = tmp_path / "dup.fa"
+    reference.write_text(f">chr1\n{genome['chr1']}\n>chr2 x\n{genome['chr2']}\n"
+                         f">chr1 again\n{genome['chr2'][:5000]}\n")
+    for call in (lambda: align.build_index(reference, "mappy", tmp_path / "i"),
+                 lambda: align_sample(reference, data["fq1"], data["fq2"],
+                                      out_bam=tmp_path / "x.bam", sample="t")):
+        with pytest.raises(GenoganInputError, match=r"contig name 'chr1' occurs more than once"
+                                                    r".*dup\.fa.*seqkit rename"):
+            call()
+    assert _no_outputs(tmp_path)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "bgzip"])
+def test_multiline_and_compressed_references_give_the_same_records(data, mappy_bam, tmp_path,
+                                                                  compression):
+    """The reference is multi-line FASTA (60 columns); plain gzip and bgzip both work."""
+    text = Path(data["reference"]).read_bytes()
+    reference = tmp_path / "ref.fa.gz"
+    if compression == "gzip":
+        reference.write_bytes(gzip.compress(text))
+    else:
+        with pysam.BGZFile(str(reference), "wb") as handle:
+            handle.write(text)
+    assert reference_contigs(reference) == reference_contigs(data["reference"])
+    out = tmp_path / "gz.bam"
+    align_sample(reference, data["fq1"], data["fq2"], out_bam=out, sample="t", threads=2)
+    strip = [line.split("\t", 1)[1] for line in _records(out)]
+    assert strip == [line.split("\t", 1)[1] for line in _records(mappy_bam)]

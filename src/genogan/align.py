@@ -113,6 +113,18 @@ def reference_contigs(reference) -> list[tuple[str, int]]:
     return contigs
 
 
+def check_contig_names(contigs, reference) -> None:
+    """Each contig name once (a SAM header cannot hold two): say which one is repeated."""
+    seen: set[str] = set()
+    for name, _ in contigs:
+        if name in seen:
+            raise GenoganInputError(
+                f"reference contig name '{name}' occurs more than once", path=reference,
+                fix="give every '>' record of the reference FASTA its own name (e.g. `seqkit "
+                    "rename`), or remove the duplicate record")
+        seen.add(name)
+
+
 def _sam_header(contigs, sample: str, rg_id: str, command: str) -> str:
     lines = ["@HD\tVN:1.6\tSO:unsorted"]
     lines += [f"@SQ\tSN:{name}\tLN:{length}" for name, length in contigs]
@@ -450,7 +462,8 @@ def _atomic_bam(out_bam):
 def _load_aligner(reference, preset: str, threads: int):
     import mappy
 
-    with timed(logger, f"mappy: indexing {reference}"):
+    what = "loading the index" if str(reference).endswith(".mmi") else "indexing"
+    with timed(logger, f"mappy: {what} {reference}"):
         aligner = mappy.Aligner(str(reference), preset=preset, n_threads=max(threads, 1))
     if not aligner:
         raise GenoganInputError("mappy could not load the reference", path=reference,
@@ -566,29 +579,87 @@ def ensure_bwa_index(reference) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent job may be building it: wait for it
         if all(Path(f"{reference}{s}").exists() for s in BWA_INDEX_SUFFIXES):
             return
-        prefix = f"{reference}.bwaindex.tmp{os.getpid()}"
-        with timed(logger, f"bwa index {reference}"):
-            result = subprocess.run([bwa, "index", "-p", prefix, str(reference)],
-                                    capture_output=True, text=True)
-        try:
-            if result.returncode != 0:
-                raise RuntimeError(f"bwa index failed: {result.stderr[-2000:]}")
-            for suffix in BWA_INDEX_SUFFIXES:
-                os.replace(f"{prefix}{suffix}", f"{reference}{suffix}")
-        finally:
-            for suffix in BWA_INDEX_SUFFIXES:
-                Path(f"{prefix}{suffix}").unlink(missing_ok=True)
+        _bwa_index(bwa, reference, reference)
     lock_path.unlink(missing_ok=True)
 
 
-def _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line) -> list[str]:
+def _bwa_index(bwa: str, reference, prefix) -> None:
+    """`bwa index` under a temporary prefix, renamed into place (`prefix` + the suffixes)."""
+    tmp = f"{prefix}.bwaindex.tmp{os.getpid()}"
+    with timed(logger, f"bwa index {reference}"):
+        result = subprocess.run([bwa, "index", "-p", tmp, str(reference)], capture_output=True,
+                                text=True)
+    try:
+        if result.returncode != 0:
+            raise RuntimeError(f"bwa index failed: {result.stderr[-2000:]}")
+        for suffix in BWA_INDEX_SUFFIXES:
+            os.replace(f"{tmp}{suffix}", f"{prefix}{suffix}")
+    finally:
+        for suffix in BWA_INDEX_SUFFIXES:
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Index once per reference (workflow rule `index_reference`), loaded by every align job
+# --------------------------------------------------------------------------------------------
+def index_files(engine: str, prefix) -> list[str]:
+    """Files of the index of `engine` at `prefix`: minimap2's .mmi, or bwa's five files."""
+    if engine == "bwa-mem":
+        return [f"{prefix}{suffix}" for suffix in BWA_INDEX_SUFFIXES]
+    return [f"{prefix}.mmi"]
+
+
+def index_path(engine: str, prefix) -> str:
+    """What `align_sample(index=...)` takes: the .mmi, or the bwa prefix."""
+    return str(prefix) if engine == "bwa-mem" else f"{prefix}.mmi"
+
+
+def build_index(reference, engine: str, prefix, preset: str = "sr", threads: int = 1) -> str:
+    """Build the index of `engine` for `reference` at `prefix` once (atomically); return
+    `index_path(engine, prefix)`. mappy and the minimap2 binary share the .mmi format (mappy
+    writes it: same minimap2 code as the mapping)."""
+    if engine not in ENGINES:
+        raise GenoganInputError(f"unknown alignment engine '{engine}'",
+                                fix=f"set align.engine to one of {', '.join(ENGINES)}")
+    reads.check_file(reference, "reference")
+    check_contig_names(reference_contigs(reference), reference)
+    Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+    if engine == "bwa-mem":
+        _bwa_index(_require_binary("bwa", engine, "bwa"), reference, prefix)
+        return index_path(engine, prefix)
+    import mappy
+
+    out = index_path(engine, prefix)
+    with atomic_path(out) as tmp, timed(logger, f"minimap2 index ({preset}) of {reference}"):
+        aligner = mappy.Aligner(str(reference), preset=preset, n_threads=max(threads, 1),
+                                fn_idx_out=str(tmp))
+        if not aligner:
+            raise GenoganInputError("mappy could not index the reference", path=reference,
+                                    fix="give a readable FASTA (plain or gzip)")
+    return out
+
+
+def align_mem_mb(index_bytes: int, threads: int, attempt: int = 1,
+                 floor_mb: int = 1000, sort_mem_mb: int = 768) -> int:
+    """Memory (MB) of an align job: the index (loaded once, shared copy-on-write by the mapping
+    workers) plus minimap2's per-thread buffers, samtools sort's memory per thread and the
+    Python processes; at least `floor_mb`; doubled per retry (`attempt` 1, 2, ...)."""
+    index_mb = index_bytes / 2**20
+    need = 1.2 * index_mb + max(int(threads), 1) * (sort_mem_mb + 256) + 512
+    return math.ceil(max(need, floor_mb) * 2 ** (max(int(attempt), 1) - 1))
+
+
+def _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line,
+                    index=None) -> list[str]:
     reads = [str(fq1)] + ([str(fq2)] if fq2 is not None else [])
     if engine == "minimap2":
         exe = _require_binary("minimap2", engine, "minimap2")
-        return [exe, "-a", "-x", preset, "-t", str(threads), "-R", rg_line, str(reference), *reads]
+        target = str(index or reference)
+        return [exe, "-a", "-x", preset, "-t", str(threads), "-R", rg_line, target, *reads]
     exe = _require_binary("bwa", engine, "bwa")
-    ensure_bwa_index(reference)
-    return [exe, "mem", "-t", str(threads), "-R", rg_line, str(reference), *reads]
+    if index is None:
+        ensure_bwa_index(reference)
+    return [exe, "mem", "-t", str(threads), "-R", rg_line, str(index or reference), *reads]
 
 
 def _run_binary(command, tmp_bam, tmp_bai, threads, sort_mem) -> None:
@@ -622,11 +693,13 @@ def _run_binary(command, tmp_bam, tmp_bai, threads, sort_mem) -> None:
 def align_sample(reference, fq1, fq2=None, out_bam=None, sample: str | None = None,
                  threads: int = 1, engine: str = "mappy", preset: str = "sr",
                  read_group: str | None = None, max_insert: int = DEFAULT_MAX_INSERT,
-                 sort_mem: str = "768M") -> dict:
+                 sort_mem: str = "768M", index=None) -> dict:
     """Align reads of one sample to a coordinate-sorted, indexed BAM (``out_bam`` + ``.bai``).
 
     `fq2` None means single-end. `read_group` is the @RG ID (default: the sample id); SM is
-    the sample id, PL ILLUMINA. `sort_mem` is samtools sort's memory per thread.
+    the sample id, PL ILLUMINA. `sort_mem` is samtools sort's memory per thread. `index` is
+    the prebuilt index of `build_index` (a .mmi; for bwa-mem the prefix); without it the
+    index is built here (mappy: in memory; bwa: beside the reference).
     Returns {"read_pairs" (reads for single-end; mappy engine only, else None), "seconds",
     "engine"}.
     """
@@ -643,10 +716,13 @@ def align_sample(reference, fq1, fq2=None, out_bam=None, sample: str | None = No
     with _atomic_bam(out_bam) as (tmp_bam, tmp_bai):
         if engine == "mappy":
             pairs = _align_mappy(reference, fq1, fq2, sample, rg_id, threads, preset, max_insert,
-                                 sort_mem, tmp_bam, tmp_bai)
+                                 sort_mem, tmp_bam, tmp_bai, index)
         else:
+            if index is None:
+                check_contig_names(reference_contigs(reference), reference)
             rg_line = f"@RG\\tID:{rg_id}\\tSM:{sample}\\tPL:ILLUMINA"
-            command = _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line)
+            command = _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line,
+                                      index)
             _run_binary(command, tmp_bam, tmp_bai, threads, sort_mem)
     seconds = time.perf_counter() - start
     logger.info("aligned sample '%s' with %s to %s in %.2f s", sample, engine, out_bam, seconds)
@@ -654,11 +730,13 @@ def align_sample(reference, fq1, fq2=None, out_bam=None, sample: str | None = No
 
 
 def _align_mappy(reference, fq1, fq2, sample, rg_id, threads, preset, max_insert, sort_mem,
-                 tmp_bam, tmp_bai) -> int:
+                 tmp_bam, tmp_bai, index=None) -> int:
     command = shlex.join(["genogan", "align", "--reference", str(reference), "--fq1", str(fq1)]
                          + (["--fq2", str(fq2)] if fq2 else []) + ["--sample", sample])
-    aligner = _load_aligner(reference, preset, threads)
-    header = _sam_header(_aligner_contigs(reference, aligner), sample, rg_id, command)
+    aligner = _load_aligner(index or reference, preset, threads)
+    contigs = _aligner_contigs(reference, aligner)
+    check_contig_names(contigs, reference)
+    header = _sam_header(contigs, sample, rg_id, command)
     state = {"aligner": aligner, "tags": f"RG:Z:{rg_id}",
              "max_insert": max_insert, "paired": fq2 is not None, "fq1": str(fq1),
              "fq2": None if fq2 is None else str(fq2)}

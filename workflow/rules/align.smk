@@ -1,25 +1,60 @@
 # Reads -> coordinate-sorted, indexed BAM with read groups, plus per-sample alignment stats.
+# The aligner's index is built once (index_reference) and loaded by every align job.
+import os
+
+from genogan.align import align_mem_mb, index_files, index_path
+
+INDEX_PREFIX = "results/index/reference"
+
+
+rule index_reference:
+    input:
+        reference=REFERENCE or [],
+    output:
+        index_files(config["align"]["engine"], INDEX_PREFIX),
+    log:
+        "logs/index_reference.log",
+    benchmark:
+        "logs/benchmark/index_reference.tsv"
+    conda:
+        "../../envs/align.yaml"
+    threads: config["align"]["threads"]
+    resources:
+        mem_mb=config["align"]["mem_mb"],
+        runtime=config["align"]["runtime"],
+    params:
+        engine=config["align"]["engine"],
+        prefix=INDEX_PREFIX,
+    script:
+        "../scripts/index_reference.py"
 
 
 rule align:
     input:
         unpack(fastq_inputs),
         reference=REFERENCE or [],
+        index=index_files(config["align"]["engine"], INDEX_PREFIX),
     output:
         bam="results/bam/{sample}.bam",
         bai="results/bam/{sample}.bam.bai",
-    params:
-        engine=config["align"]["engine"],
     log:
         "logs/align/{sample}.log",
     benchmark:
         "logs/benchmark/align/{sample}.tsv"
-    threads: config["align"]["threads"]
-    resources:
-        mem_mb=config["align"]["mem_mb"],
-        runtime=config["align"]["runtime"],
     conda:
         "../../envs/align.yaml"
+    threads: config["align"]["threads"]
+    resources:
+        mem_mb=lambda wildcards, input, threads, attempt: align_mem_mb(
+            sum(os.path.getsize(f) for f in input.index if os.path.exists(f)),
+            threads,
+            attempt,
+            floor_mb=config["align"]["mem_mb"],
+        ),
+        runtime=config["align"]["runtime"],
+    params:
+        engine=config["align"]["engine"],
+        index=index_path(config["align"]["engine"], INDEX_PREFIX),
     script:
         "../scripts/align.py"
 

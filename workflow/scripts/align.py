@@ -6,4 +6,4 @@ log = _bootstrap.start(snakemake)
 inp = snakemake.input
 align_sample(inp.reference, inp.fq1, inp.get("fq2"), snakemake.output.bam,
              sample=snakemake.wildcards.sample, threads=snakemake.threads,
-             engine=snakemake.params.engine)
+             engine=snakemake.params.engine, index=snakemake.params.index)
