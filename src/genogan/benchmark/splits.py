@@ -26,9 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import RepeatedStratifiedKFold
 
-from genogan.benchmark.metrics import default_positive
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 
@@ -123,6 +121,9 @@ def make_splits(samples, conditions, folds: int, repeats: int, seed: int) -> pd.
     samples = np.asarray(samples, dtype=str)
     y = np.asarray(conditions, dtype=str)
     _check_can_split(samples, y, folds, repeats)
+    from sklearn.model_selection import RepeatedStratifiedKFold  # not at import: the Snakefile
+    # imports this module at parse time, and scikit-learn costs seconds there
+
     cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     rows = []
     for i, (_train_idx, test_idx) in enumerate(cv.split(np.zeros(len(y)), y)):
@@ -245,6 +246,8 @@ def fold_dataset(matrix: FeatureMatrix, splits: pd.DataFrame, repeat: int, fold:
         sub_seed = np.random.SeedSequence([int(seed), int(repeat), int(fold)])
         train_idx = train_idx[subsample_per_class(y[train_idx], fraction, sub_seed)]
     if minority_fraction < 1.0:
+        from genogan.benchmark.metrics import default_positive  # scikit-learn: not at parse time
+
         sub_seed = np.random.SeedSequence([int(seed), int(repeat), int(fold), _IMBALANCE_STREAM])
         train_idx = train_idx[subsample_minority(y[train_idx], default_positive(y),
                                                  minority_fraction, sub_seed)]
