@@ -103,3 +103,19 @@ def test_progress_logs_reads_and_bases(caplog):
         progress.add(10, 1500)
         progress.log()
     assert "10 reads" in caplog.text and "M bases/s" in caplog.text
+
+
+def test_sheet_rejects_fq2_equal_to_fq1_and_warns_about_shared_fastqs(tmp_path, caplog):
+    from genogan.validate import load_sample_sheet
+
+    for name in ("a1.fq", "a2.fq", "b1.fq"):
+        _fastq(tmp_path / name, 2)
+    sheet = tmp_path / "samples.tsv"
+    header = "sample\tcondition\tfq1\tfq2\n"
+    sheet.write_text(header + "A\tcase\ta1.fq\ta1.fq\nB\tcontrol\tb1.fq\t\n")
+    with pytest.raises(GenoganInputError, match=r"fq2 is the same file as fq1.*sample 'A'"):
+        load_sample_sheet(sheet, base_dir=tmp_path)
+    sheet.write_text(header + "A\tcase\ta1.fq\ta2.fq\nB\tcontrol\ta1.fq\t\n")
+    with caplog.at_level(logging.WARNING, logger="genogan"):
+        load_sample_sheet(sheet, base_dir=tmp_path)
+    assert "a1.fq' is listed for 2 samples (A, B)" in caplog.text

@@ -8,6 +8,7 @@ keys) come first, then semantic checks the schema cannot express (duplicates, fi
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 from pathlib import Path
@@ -130,6 +131,27 @@ def _check_files(sheet: pd.DataFrame, base_dir: Path) -> None:
                                         sample=row["sample"], fix="check its permissions")
 
 
+def check_read_files_distinct(sheet: pd.DataFrame, base_dir: Path, path=None) -> None:
+    """fq2 must not be fq1 again (error); one FASTQ listed for two samples is a loud warning
+    (usually a copy-paste slip in the sheet: both samples would get the same reads)."""
+    owners: dict[str, list[str]] = {}
+    for _, row in sheet.iterrows():
+        files = [row.get(col, "") for col in ("fq1", "fq2") if row.get(col, "")]
+        real = [os.path.realpath(base_dir / f) for f in files]
+        if len(real) == 2 and real[0] == real[1]:
+            raise GenoganInputError(
+                "fq2 is the same file as fq1", path=base_dir / files[1], sample=row["sample"],
+                fix="put the read-2 FASTQ in fq2, or leave fq2 empty for single-end reads")
+        for name in dict.fromkeys(real):
+            owners.setdefault(name, []).append(row["sample"])
+    for name, samples in owners.items():
+        if len(samples) > 1:
+            logging.getLogger("genogan").warning(
+                "WARNING: the FASTQ '%s' is listed for %d samples (%s) in %s: they will get the "
+                "same reads; check the sample sheet", name, len(samples), ", ".join(samples),
+                path or "the sample sheet")
+
+
 def check_classes(conditions: pd.Series, n_folds: int | None, path=None) -> None:
     """At least two classes, each with at least `n_folds` samples (stratified CV needs them)."""
     counts = conditions.value_counts()
@@ -154,6 +176,7 @@ def load_sample_sheet(path, *, base_dir=".", check_files=True, n_folds=None,
     sheet["input_kind"] = [input_kind(row, path, allow_no_input) for _, row in sheet.iterrows()]
     if check_files:
         _check_files(sheet, Path(base_dir))
+    check_read_files_distinct(sheet, Path(base_dir), path)
     check_classes(sheet["condition"], n_folds, path)
     return sheet.set_index("sample", drop=False)
 
