@@ -4,9 +4,13 @@ Both sides start from the same FASTQ files with the same thread count and end wi
 coordinate-sorted BAM *and* its index (the anchor uses `samtools sort --write-index`, genogan
 indexes the same way), so indexing is included in both. genogan runs as its command line
 (`genogan align`, via `genogan.align.main`), i.e. Python start-up and imports count against it,
-as they do in the workflow. Runs alternate anchor/ours `--repeats` times; ratios use the median
-and the best wall time of each. CPU time (user + system, all child processes) is printed too: on a
-shared machine it is the steadier of the comparisons.
+as they do in the workflow. Runs are *paired*: anchor, ours, anchor, ours ... `--repeats` pairs;
+each pair gives one throughput ratio (anchor wall / ours wall), and the median of the per-pair
+ratios is the result (all pairs are printed): on a shared, noisy machine two independent
+medians are not comparable, neighbouring runs are. CPU time (user + system, all child processes)
+is paired the same way. The anchor is the minimap2 of mappy's version when
+tests/tools/build_minimap2.sh has built it (else `minimap2` on PATH; its version is printed).
+With `--prebuilt-index` both sides load the same .mmi (as the workflow's align jobs do).
 
     python benchmarks/bench_align.py                      # ~2 Mb genome, 200k pairs 2x150, T=2
     python benchmarks/bench_align.py --threads 4 --pairs 500000
@@ -91,17 +95,28 @@ def _timed(cmd, **kwargs) -> tuple[float, float]:
     return wall, cpu
 
 
-def run_anchor(ref, fq1, fq2, out: Path, threads: int) -> tuple[float, float]:
-    cmd = (f"minimap2 -ax sr -t {threads} '{ref}' '{fq1}' '{fq2}' 2>/dev/null | "
+def anchor_minimap2() -> str | None:
+    """The minimap2 of the installed mappy's version if built, else the one on PATH."""
+    import importlib.metadata
+
+    built = (Path(__file__).resolve().parents[1] / ".cache"
+             / f"minimap2-{importlib.metadata.version('mappy')}" / "minimap2")
+    return str(built) if built.is_file() else shutil.which("minimap2")
+
+
+def run_anchor(ref, fq1, fq2, out: Path, threads: int, exe: str) -> tuple[float, float]:
+    cmd = (f"'{exe}' -ax sr -t {threads} '{ref}' '{fq1}' '{fq2}' 2>/dev/null | "
            f"samtools sort -@ {threads} --write-index -o '{out}##idx##{out}.bai' - 2>/dev/null")
     return _timed(["bash", "-o", "pipefail", "-c", cmd])
 
 
-def run_ours(ref, fq1, fq2, out: Path, threads: int) -> tuple[float, float]:
+def run_ours(ref, fq1, fq2, out: Path, threads: int, index=None) -> tuple[float, float]:
     cmd = [sys.executable, "-c", "import sys; from genogan.align import main; sys.exit(main())",
            "--reference", str(ref), "--fq1",
            str(fq1), "--fq2", str(fq2), "--sample", "bench", "--out", str(out),
            "--threads", str(threads), "--engine", "mappy"]
+    if index is not None:
+        cmd += ["--index", str(index)]
     return _timed(cmd, stderr=subprocess.DEVNULL, env=_python_env())
 
 
@@ -138,9 +153,13 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", help="keep inputs/outputs here (default: a temp folder)")
+    parser.add_argument("--prebuilt-index", action="store_true",
+                        help="both sides load one .mmi built beforehand (the workflow's way)")
     args = parser.parse_args(argv)
 
-    missing = [b for b in ("minimap2", "samtools") if shutil.which(b) is None]
+    exe = anchor_minimap2()
+    missing = [b for b, path in (("minimap2", exe), ("samtools", shutil.which("samtools")))
+               if path is None]
     if missing:
         print(f"bench_align: missing {', '.join(missing)} (the anchor). Install with "
               "`apt-get install minimap2 samtools` or `conda env create -f envs/align.yaml`.",
@@ -162,26 +181,34 @@ def main(argv=None) -> int:
             seqs = write_reference(ref, rng, n_contigs, int(args.genome_mb * 1e6 / n_contigs))
             write_reads(seqs, fq1, fq2, rng, args.pairs)
             n_pairs = args.pairs
-        print(f"input: {n_pairs} read pairs, reference {ref}, threads {args.threads}")
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+        print(f"input: {n_pairs} read pairs, reference {ref}, threads {args.threads}; "
+              f"anchor {exe} {version.strip()}")
+        target = index = None
+        if args.prebuilt_index:
+            import mappy
+
+            index = work / "ref.mmi"
+            mappy.Aligner(str(ref), preset="sr", fn_idx_out=str(index))
+            target = index
         warm_up()
-        runs: dict[str, list[tuple[float, float]]] = {"anchor": [], "ours": []}
+        pairs = []
         for _ in range(args.repeats):
-            runs["anchor"].append(run_anchor(ref, fq1, fq2, work / "anchor.bam", args.threads))
-            runs["ours"].append(run_ours(ref, fq1, fq2, work / "ours.bam", args.threads))
-        wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
-        cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
-        labels = {"anchor": "anchor  minimap2 -ax sr | samtools sort",
-                  "ours": "genogan align --engine mappy          "}
-        for key, label in labels.items():
-            walls = ", ".join(f"{w:.2f}" for w, _ in runs[key])
-            print(f"{label}: wall {wall[key]:6.2f} s {n_pairs / wall[key]:9.0f} pairs/s, "
-                  f"CPU {cpu[key]:6.2f} s  (wall of each run: {walls})")
+            anchor = run_anchor(target or ref, fq1, fq2, work / "anchor.bam", args.threads, exe)
+            ours = run_ours(ref, fq1, fq2, work / "ours.bam", args.threads, index)
+            pairs.append((anchor, ours))
+        print("pair  anchor wall  ours wall  throughput ours/anchor  CPU anchor/ours")
+        for i, ((aw, ac), (ow, oc)) in enumerate(pairs, 1):
+            print(f"{i:4d}  {aw:9.2f} s  {ow:7.2f} s  {aw / ow:22.3f}  {ac / oc:15.3f}")
+        ratio = statistics.median(aw / ow for (aw, _), (ow, _) in pairs)
+        cpu = statistics.median(ac / oc for (_, ac), (_, oc) in pairs)
+        ours_wall = statistics.median(ow for _, (ow, _) in pairs)
         print(f"mapped fraction: anchor {mapped_fraction(work / 'anchor.bam'):.4f}, "
-              f"ours {mapped_fraction(work / 'ours.bam'):.4f}")
-        print(f"CPU-time ratio anchor/ours: {cpu['anchor'] / cpu['ours']:.3f}")
-        best = {k: min(w for w, _ in v) for k, v in runs.items()}
-        print(f"throughput ratio ours/anchor (median wall): {wall['anchor'] / wall['ours']:.3f}, "
-              f"(best wall): {best['anchor'] / best['ours']:.3f} (target >= 0.9)")
+              f"ours {mapped_fraction(work / 'ours.bam'):.4f}; ours {n_pairs / ours_wall:.0f} "
+              "pairs/s (median wall)")
+        print(f"paired CPU-time ratio anchor/ours (median of {len(pairs)} pairs): {cpu:.3f}")
+        print(f"paired throughput ratio ours/anchor (median of {len(pairs)} pairs): {ratio:.3f} "
+              "(target >= 0.9)")
     return 0
 
 

@@ -904,6 +904,8 @@ def register_cli(subparsers) -> None:
     parser.add_argument("--preset", default="sr", help="minimap2 preset (default sr)")
     parser.add_argument("--max-insert", type=int, default=DEFAULT_MAX_INSERT,
                         help="largest fragment called a proper pair (mappy engine; default 800)")
+    parser.add_argument("--index", help="prebuilt index of the reference (minimap2 .mmi; for "
+                        "bwa-mem the bwa prefix), as the workflow's rule index_reference writes")
     parser.add_argument("--stats", help="also write alignment stats to this TSV")
     parser.add_argument("--log", help="log file (default: stderr only)")
     parser.set_defaults(func=_cli)
@@ -915,7 +917,7 @@ def _cli(args) -> int:
     setup_logging(args.log)
     align_sample(args.reference, args.fq1, args.fq2, out_bam=args.out, sample=args.sample,
                  threads=args.threads, engine=args.engine, preset=args.preset,
-                 max_insert=args.max_insert)
+                 max_insert=args.max_insert, index=args.index)
     if args.stats:
         stats = alignment_stats(args.out, args.reference, threads=args.threads)
         write_stats_tsv(stats, args.stats, sample=args.sample)
