@@ -12,9 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def run_snakemake(workdir, *args, check=True, timeout=900):
-    """Run the repository's Snakefile in `workdir`; returns the CompletedProcess."""
-    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+def run_snakemake(workdir, *args, check=True, timeout=900, snakefile=None):
+    """Run the repository's Snakefile (or `snakefile`) in `workdir`; returns the CompletedProcess."""
+    snakefile = snakefile or REPO / "Snakefile"
+    cmd = [str(BIN / "snakemake"), "-s", str(snakefile), "--directory", str(workdir),
            "--nolock", *args]
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
