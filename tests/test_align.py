@@ -513,7 +513,7 @@ def test_mates_with_different_names_are_an_error(data, tmp_path):
 def test_mate_suffixes_comments_and_small_blocks(data, tmp_path, monkeypatch, threads):
     """/1 /2 suffixes and comments are dropped; mates whose records differ in length are cut
     into matching blocks (many small batches here), CRLF and trailing blank lines are fine."""
-    monkeypatch.setattr(align, "BATCH_PAIRS", 7)
+    monkeypatch.setattr(align.engines, "BATCH_PAIRS", 7)
     pairs = data["pairs"][:100]
     fq1 = write_fastq(tmp_path / "r1.fq", [(f"{n}/1", s, q) for n, s, q, _, _ in pairs])
     fq2 = write_fastq(tmp_path / "r2.fq", [(f"{n}/2 extra{'x' * (i % 5)}", s, q)
@@ -528,8 +528,8 @@ def test_mate_suffixes_comments_and_small_blocks(data, tmp_path, monkeypatch, th
 
 def test_pip_only_sorter_gives_the_same_bam(data, mappy_bam, tmp_path, monkeypatch):
     """Without a samtools binary the samtools bundled with pysam sorts and indexes."""
-    monkeypatch.setattr(align, "_samtools_prefix", lambda: (sys.executable, "-c",
-                                                            align._SORT_CODE))
+    monkeypatch.setattr(align.engines, "_samtools_prefix", lambda: (sys.executable, "-c",
+                                                                    align.engines._SORT_CODE))
     out = tmp_path / "pysam.bam"
     align_sample(data["reference"], data["fq1"], data["fq2"], out_bam=out, sample="t",
                  threads=2)
@@ -555,7 +555,7 @@ def test_empty_fastq_is_an_error(data, tmp_path):
 def test_failure_mid_way_leaves_no_bam(data, tmp_path, monkeypatch):
     """A record broken after several batches were already streamed to the sorter: the run
     fails, and neither the BAM, its index, nor temporary files remain."""
-    monkeypatch.setattr(align, "BATCH_PAIRS", 100)
+    monkeypatch.setattr(align.engines, "BATCH_PAIRS", 100)
     pairs = data["pairs"][:1000]
     fq1, fq2 = write_pair_fastqs(tmp_path, pairs)
     lines = gzip.open(fq2, "rt").read().split("\n")
@@ -633,7 +633,7 @@ def test_pair_formatter_writes_supplementary_with_mate_fields():
     hits = [hit(1, "chr1", 1000, 1, 0, 100), hit(2, "chr1", 1200, -1, 0, 150),
             hit(1, "chr2", 500, 1, 100, 150)]
     out: list[str] = []
-    align._pair_lines("p", seq, qual, seq, qual, hits, "RG:Z:t", 800, revcomp, out)
+    align.records._pair_lines("p", seq, qual, seq, qual, hits, "RG:Z:t", 800, revcomp, out)
     header = pysam.AlignmentHeader.from_dict(
         {"SQ": [{"SN": "chr1", "LN": 5000}, {"SN": "chr2", "LN": 5000}]})
     r1, r2, sup = (pysam.AlignedSegment.fromstring(line, header) for line in out)
