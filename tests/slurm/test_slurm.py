@@ -50,9 +50,14 @@ GPU_RULES = {rule for rule, res in (yaml.safe_load(SLURM_PROFILE.read_text())
              if res.get("gpu") or "gpu" in str(res.get("gres", ""))}
 ALLOWED_LOCAL = {"all"}  # rules that may run on the submit host (they run nothing)
 # The tiny cohort: keys merged into config/config.yaml (3 cases, 3 controls: enough for 3 folds),
-# and a short GAN training.
+# and a short GAN training. Its benchmark is classifier-only: validation rejects augmenters and
+# quality on training parts of 2 per class (the targets below train the `full` GAN directly).
 CONFIG = {"demo": {"enabled": True, "seed": 7, "n_samples": 6, "case_fraction": 0.5,
                    "coverage": 0.5},
+          "benchmark": {"folds": 3, "arms": ["none", "class_weight"], "quality_baselines": [],
+                        "leaky_control": {"enabled": True, "arms": ["cwgan_gp"]},  # the full GAN
+                        **{k: {"enabled": False} for k in ("dose_response", "learning_curve",
+                                                           "imbalance", "null_control")}},
           "gan": {"epochs": 10, "checkpoint_every": 5, "monitor_every": 5}}
 RUN_TIMEOUT = 1800
 
