@@ -264,7 +264,8 @@ def test_learning_curve_and_imbalance_parts_are_checked(tmp_path):
     config = write_cohort(tmp_path, 5, 12)
     config["benchmark"].update(null_control={"enabled": False},
                                imbalance={"enabled": True, "minority_fractions": [0.25]})
-    with pytest.raises(GenoganInputError, match=r"imbalance scenario.*leaves [01], fewer than 2") as err:
+    with pytest.raises(GenoganInputError,
+                       match=r"imbalance scenario.*leaves [01], fewer than 2") as err:
         validate(config)
     assert_clear(err.value, "samples.tsv", "minority_fractions")
 
@@ -272,8 +273,8 @@ def test_learning_curve_and_imbalance_parts_are_checked(tmp_path):
 def test_quality_needs_more_than_k_samples_per_part(tmp_path):
     config = write_cohort(tmp_path, 5, 5)  # 3 folds: one test fold holds 1 + 1 samples
     config["benchmark"].update(folds=3, null_control={"enabled": False})
-    with pytest.raises(GenoganInputError, match=r"the test part of benchmark data set r0_f\d has [23] "
-                       "samples; the quality stage needs more than 3") as err:
+    with pytest.raises(GenoganInputError, match=r"the test part of benchmark data set r0_f\d has "
+                       "[23] samples; the quality stage needs more than 3") as err:
         validate(config)
     assert_clear(err.value, "samples.tsv")
 
@@ -299,3 +300,288 @@ def test_small_cohort_quality_has_every_metric():
                    "privacy.dcr_below_holdout_p05", "gate.dropped"):
         assert np.isfinite(values[metric]), metric
     assert summary["interpretation"].str.contains("use k = 1 instead of 3").any()
+
+
+# ---- 4. inputs that were misread ---------------------------------------------------------------
+def write_fastq(path, n=2):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"@r{i}\nACGTACGT\n+\nIIIIIIII\n" for i in range(n)))
+    return path
+
+
+def reads_sheet(folder, fq1_of=None):
+    """Sheet of 10 + 10 read samples; `fq1_of` replaces some samples' fq1 value."""
+    rows = ["sample\tcondition\tfq1"]
+    for i in range(2 * N_PER_CLASS):
+        sid = f"s{i}"
+        value = (fq1_of or {}).get(sid) or str(write_fastq(folder / f"{sid}.fq"))
+        rows.append(f"{sid}\t{'case' if i % 2 else 'control'}\t{value}")
+    (folder / "samples.tsv").write_text("\n".join(rows) + "\n")
+    (folder / "ref.fa").write_text(">chr1\nACGTACGTACGT\n")
+    return {"samples": str(folder / "samples.tsv"), "reference": str(folder / "ref.fa"),
+            "benchmark": {"folds": 2, "repeats": 1}}
+
+
+def test_hash_inside_a_path_is_kept(tmp_path):
+    """Before: the sheet was read with comment='#', so `run#1/s0.fq` became `run`."""
+    fq = write_fastq(tmp_path / "run#1" / "s0.fq")
+    sheet, _ = validate(reads_sheet(tmp_path, {"s0": str(fq)}))
+    assert sheet.loc["s0", "fq1"] == str(fq)
+
+
+def test_comment_lines_are_still_skipped(tmp_path):
+    config = reads_sheet(tmp_path)
+    path = tmp_path / "samples.tsv"
+    path.write_text("# my cohort\n" + path.read_text())
+    assert len(validate(config)[0]) == 2 * N_PER_CLASS
+
+
+def _loop(folder):
+    link = folder / "loop.fq"
+    link.symlink_to(link)
+    return str(link)
+
+
+def _broken(folder):
+    link = folder / "broken.fq"
+    link.symlink_to(folder / "gone.fq")
+    return str(link)
+
+
+def _directory(folder):
+    (folder / "reads_dir").mkdir()
+    return str(folder / "reads_dir")
+
+
+@pytest.mark.parametrize("make, message", [
+    (_directory, "fq1 file is a directory, not a file"),
+    (_loop, "fq1 file is a symbolic link loop"),
+    (_broken, "fq1 file is a broken symbolic link"),
+    (lambda folder: str(folder / "absent.fq"), "fq1 file does not exist"),
+])
+def test_unreadable_fq1_says_what_it_is(tmp_path, make, message):
+    """Before: a directory or a symlink loop given as fq1 was reported as 'does not exist'."""
+    value = make(tmp_path)
+    with pytest.raises(GenoganInputError, match=message) as err:
+        validate(reads_sheet(tmp_path, {"s3": value}))
+    assert_clear(err.value, value, "sample 's3'", "correct the path")
+
+
+def test_unreadable_permissions(tmp_path):
+    import os
+
+    config = reads_sheet(tmp_path)
+    fq = tmp_path / "s1.fq"
+    fq.chmod(0)
+    try:
+        if os.access(fq, os.R_OK):
+            pytest.skip("running as root: permissions do not stop reading")
+        with pytest.raises(GenoganInputError, match="not readable") as err:
+            validate(config)
+        assert_clear(err.value, fq, "s1")
+    finally:
+        fq.chmod(0o644)
+
+
+@pytest.mark.parametrize("sep, name", [(",", "comma"), (";", "semicolon")])
+def test_comma_separated_sheet_says_so(tmp_path, sep, name):
+    """Before: `unknown column(s) ['sample,condition,fq1,fq2']`."""
+    config = reads_sheet(tmp_path)
+    path = tmp_path / "samples.tsv"
+    path.write_text(path.read_text().replace("\t", sep))
+    with pytest.raises(GenoganInputError, match=f"sample sheet is {name}-separated") as err:
+        validate(config)
+    assert_clear(err.value, path, "save it tab-separated")
+
+
+def test_class_spelled_in_two_cases_gets_a_hint(tmp_path):
+    """Before: `Case` beside `case` were two classes, with no hint."""
+    config = write_cohort(tmp_path, extra_rows=[(f"x{i}", "Case") for i in range(3)])
+    with pytest.raises(GenoganInputError, match="'Case' and 'case' differ only in upper/lower "
+                       "case") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv", "case-sensitive")
+
+
+def test_sheet_not_utf8(tmp_path):
+    config = reads_sheet(tmp_path)
+    path = tmp_path / "samples.tsv"
+    path.write_bytes(path.read_bytes().replace(b"case", b"c\xe4se"))
+    with pytest.raises(GenoganInputError, match="not UTF-8") as err:
+        validate(config)
+    assert_clear(err.value, path)
+
+
+def test_empty_sheet(tmp_path):
+    config = reads_sheet(tmp_path)
+    (tmp_path / "samples.tsv").write_text("# nothing yet\n")
+    with pytest.raises(GenoganInputError, match="sample sheet is empty") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv")
+
+
+# feature tables ---------------------------------------------------------------------------------
+def build_features(config, out):
+    """What rule feature_matrix does with a table: read sheet + table, write the matrix."""
+    from genogan.features import table_to_matrix, write_feature_outputs
+    from genogan.validate import read_sample_sheet
+
+    sheet = read_sample_sheet(config["samples"])
+    fm = table_to_matrix(config["features_table"], sheet)
+    write_feature_outputs(fm, sheet, out / "matrix.parquet", out / "features.txt")
+    return fm
+
+
+def assert_nothing_finished(out):
+    left = [p.name for p in out.rglob("*") if p.is_file()] if out.exists() else []
+    assert all(name.startswith(".") for name in left), left
+
+
+def test_leading_zero_ids_stay_text(tmp_path):
+    """Before: table ids `0000` were parsed as the integer 0 and reported absent."""
+    config = write_cohort(tmp_path)
+    for name in ("samples.tsv", "table.tsv"):
+        path = tmp_path / name
+        path.write_text(path.read_text().replace("case0\t", "0000\t").replace("ctrl0\t", "0001\t"))
+    fm = build_features(config, tmp_path / "out")
+    assert {"0000", "0001"} <= set(fm.samples)
+
+
+def test_duplicate_feature_column_rejected(tmp_path):
+    """Before: the repeat was silently renamed `g1.1`."""
+    config = write_cohort(tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_text(path.read_text().replace("g3", "g1", 1))
+    out = tmp_path / "out"
+    with pytest.raises(GenoganInputError, match="repeated column name 'g1'") as err:
+        build_features(config, out)
+    assert_clear(err.value, path)
+    assert_nothing_finished(out)
+
+
+def test_csv_named_tsv_says_comma_separated(tmp_path):
+    """Before: every sample was reported 'absent from the feature table'."""
+    config = write_cohort(tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_text(path.read_text().replace("\t", ","))
+    out = tmp_path / "out"
+    with pytest.raises(GenoganInputError, match="comma-separated, but its name says tab") as err:
+        build_features(config, out)
+    assert_clear(err.value, path, "name it .csv")
+    assert_nothing_finished(out)
+
+
+def test_extra_table_samples_are_logged(tmp_path, caplog):
+    """Before: table samples missing from the sheet were dropped without a log line."""
+    config = write_cohort(tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_text(path.read_text() + "stray1\t1\t2\t3\n")
+    with caplog.at_level(logging.WARNING, logger="genogan"):
+        fm = build_features(config, tmp_path / "out")
+    assert "stray1" not in set(fm.samples)
+    assert "1 sample(s) not in the sample sheet are left out: stray1" in caplog.text
+
+
+@pytest.mark.parametrize("table_id, sheet_id, hint", [
+    ("7", "007", "leading zeros differ"),
+    ("Case0", "case0", "sample ids are case-sensitive"),
+    ("other", "case0", "add it to the table"),
+])
+def test_absent_sample_gets_a_hint(tmp_path, table_id, sheet_id, hint):
+    config = write_cohort(tmp_path)
+    for name, new in (("samples.tsv", sheet_id), ("table.tsv", table_id)):
+        path = tmp_path / name
+        path.write_text(path.read_text().replace("case0\t", f"{new}\t"))
+    out = tmp_path / "out"
+    with pytest.raises(GenoganInputError, match="absent from the feature table") as err:
+        build_features(config, out)
+    assert_clear(err.value, "table.tsv", f"sample '{sheet_id}'", hint)
+    assert_nothing_finished(out)
+
+
+@pytest.mark.parametrize("row, message", [
+    ("case1\tnan\t1\t2", "NaN/inf"),
+    ("case1\tinf\t1\t2", "NaN/inf"),
+    ("case1\tabc\t1\t2", "non-numeric feature column"),
+])
+def test_bad_table_values(tmp_path, row, message):
+    config = write_cohort(tmp_path)
+    path = tmp_path / "table.tsv"
+    lines = [row if line.startswith("case1\t") else line
+             for line in path.read_text().splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    with pytest.raises(GenoganInputError, match=message) as err:
+        build_features(config, out)
+    assert_clear(err.value, path)
+    assert_nothing_finished(out)
+
+
+def test_duplicate_table_sample(tmp_path):
+    config = write_cohort(tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_text(path.read_text() + "case3\t1\t2\t3\n")
+    with pytest.raises(GenoganInputError, match="duplicate sample in feature table") as err:
+        build_features(config, tmp_path / "out")
+    assert_clear(err.value, path, "sample 'case3'")
+
+
+def test_missing_table(tmp_path):
+    config = write_cohort(tmp_path)
+    (tmp_path / "table.tsv").unlink()
+    with pytest.raises(GenoganInputError, match="feature table does not exist") as err:
+        build_features(config, tmp_path / "out")
+    assert_clear(err.value, "table.tsv")
+
+
+# expression matrices ----------------------------------------------------------------------------
+def expression_table(folder, values="counts"):
+    rng = np.random.default_rng(0)
+    samples = [f"case{i}" for i in range(N_PER_CLASS)] + [f"ctrl{i}" for i in range(N_PER_CLASS)]
+    genes = [f"G{j}" for j in range(6)]
+    X = rng.poisson(20, size=(len(genes), len(samples))).astype(float)
+    lines = ["gene\t" + "\t".join(samples)] + [
+        f"{g}\t" + "\t".join(f"{v:g}" for v in row) for g, row in zip(genes, X, strict=True)]
+    path = folder / "expr.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def build_expression(config_dir, path, values="counts"):
+    from genogan.expression import build_expression_matrix
+    from genogan.validate import read_sample_sheet
+
+    sheet = read_sample_sheet(config_dir / "samples.tsv")
+    return build_expression_matrix(path, sheet, values=values, transform="cpm")
+
+
+def test_non_integer_counts_rejected(tmp_path):
+    """Before: non-integer values declared as counts passed silently."""
+    write_cohort(tmp_path)
+    path = expression_table(tmp_path)
+    path.write_text(path.read_text().replace("\t2", "\t2.37", 1))
+    with pytest.raises(GenoganInputError, match="non-integer count") as err:
+        build_expression(tmp_path, path)
+    assert_clear(err.value, path, "expression.values: normalised")
+
+
+def test_expression_csv_named_tsv(tmp_path):
+    write_cohort(tmp_path)
+    path = expression_table(tmp_path)
+    path.write_text(path.read_text().replace("\t", ","))
+    with pytest.raises(GenoganInputError, match="expression matrix is comma-separated") as err:
+        build_expression(tmp_path, path)
+    assert_clear(err.value, path)
+
+
+def test_expression_leading_zero_sample_rows(tmp_path):
+    config = write_cohort(tmp_path)
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(sheet.read_text().replace("case0\t", "0042\t"))
+    path = expression_table(tmp_path)
+    rows = [line.split("\t") for line in path.read_text().splitlines()]
+    transposed = ["\t".join(col) for col in zip(*rows, strict=True)]  # samples x genes
+    path.write_text("\n".join(transposed).replace("case0\t", "0042\t") + "\n")
+    fm = build_expression(tmp_path, path)
+    assert "0042" in set(fm.samples)
+    assert config

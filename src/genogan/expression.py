@@ -16,9 +16,7 @@ the training part of a fold only; `apply_fold_filter(train, test, method, n)` do
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import logging
 import warnings
 from pathlib import Path
@@ -30,6 +28,7 @@ from sklearn.feature_selection import SelectorMixin, f_classif
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from genogan.errors import GenoganInputError
+from genogan.io import check_delimited_header, input_file_problem
 from genogan.features import FeatureMatrix
 
 ORIENTATIONS = ("auto", "genes_x_samples", "samples_x_genes")
@@ -64,9 +63,11 @@ def read_expression_table(path) -> pd.DataFrame:
     duplicate gene or sample id in the header is seen (and reported) instead of renamed.
     """
     path = Path(path)
-    if not path.is_file():
-        raise GenoganInputError("expression matrix not found", path=path,
-                                fix="set `expression.path` to an existing TSV/CSV/parquet file")
+    problem = input_file_problem(path)
+    if problem:
+        raise GenoganInputError(
+            f"expression matrix {'not found' if problem == 'does not exist' else problem}",
+            path=path, fix="set `expression.path` to an existing TSV/CSV/parquet file")
     if path.suffix == ".parquet":
         table = pd.read_parquet(path)
         if isinstance(table.index, pd.RangeIndex) and table.index.name is None:
@@ -77,8 +78,10 @@ def read_expression_table(path) -> pd.DataFrame:
         with _text_lines(path) as fh:
             for _ in range(skip):
                 fh.readline()
-            header = next(csv.reader(io.StringIO(fh.readline()), delimiter=sep), [])
-        table = pd.read_csv(path, sep=sep, skiprows=skip, index_col=0)
+            line = fh.readline()
+        header = check_delimited_header(path, line, sep, "expression matrix", duplicates=False)
+        # ids stay text: `0007` keeps its leading zeros
+        table = pd.read_csv(path, sep=sep, skiprows=skip, index_col=0, dtype={0: str})
         names = header[1:] if len(header) == table.shape[1] + 1 else header
         if len(names) == table.shape[1]:  # R's write.table omits the index's header cell
             table.columns = [h.strip() for h in names]
@@ -209,6 +212,10 @@ def numeric_values(values: pd.DataFrame, values_kind: str = "counts", path=None)
         _report_cell(pd.DataFrame(X < 0), values, path, "negative count",
                      "counts cannot be negative; if these values are normalised (log-ratios, "
                      "z-scores) set `expression.values: normalised`")
+        _report_cell(pd.DataFrame(X != np.round(X)), values, path, "non-integer count",
+                     "`expression.values: counts` needs whole numbers: round estimated counts "
+                     "(salmon/RSEM), or set `expression.values: normalised` for TPM/FPKM/log "
+                     "values")
     return X
 
 

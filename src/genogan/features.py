@@ -8,6 +8,7 @@ guess which columns are features.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genogan.errors import GenoganInputError
-from genogan.io import atomic_path
+from genogan.io import atomic_path, check_delimited_header, check_input_file, first_line
 
 META_COLUMNS = ("sample", "condition")
 FEATURES_KEY = b"genogan.features"
@@ -78,13 +79,29 @@ def frame_to_matrix(df: pd.DataFrame, feature_names, path=None) -> FeatureMatrix
                          feature_names=list(feature_names), extra=extra)
 
 
-def read_table(path) -> pd.DataFrame:
-    """Read a TSV/CSV/parquet table by its extension."""
-    path = str(path)
-    if path.endswith(".parquet"):
-        return pd.read_parquet(path)
-    sep = "," if path.endswith((".csv", ".csv.gz")) else "\t"
-    return pd.read_csv(path, sep=sep)
+def read_table(path, what: str = "feature table") -> pd.DataFrame:
+    """Read a TSV/CSV/parquet table by its extension; the first column (sample ids) stays text.
+
+    Ids such as `0007` keep their leading zeros; a comma-separated file named .tsv and a
+    repeated column name are errors naming the file (pandas would read one column, or rename
+    the repeat `g0.1`)."""
+    path = check_input_file(path, what, fix="set `features_table` to an existing TSV/CSV/parquet")
+    if str(path).endswith(".parquet"):
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as err:
+            raise GenoganInputError(f"{what} is not a readable parquet file ({err})", path=path,
+                                    fix="rewrite it (df.to_parquet) or give a TSV") from None
+    sep = "," if str(path).endswith((".csv", ".csv.gz")) else "\t"
+    try:
+        header = check_delimited_header(path, first_line(path), sep, what)
+        first = header[0] if header else 0
+        return pd.read_csv(path, sep=sep, dtype={first: str, "sample": str, "condition": str})
+    except (UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError) as err:
+        raise GenoganInputError(f"{what} cannot be parsed ({type(err).__name__}: "
+                                f"{str(err)[:200]})", path=path,
+                                fix="give a tab-separated (.tsv) or comma-separated (.csv) text "
+                                "table, one row per sample, ids in the first column") from None
 
 
 def table_to_matrix(path, sheet: pd.DataFrame) -> FeatureMatrix:
@@ -101,11 +118,17 @@ def table_to_matrix(path, sheet: pd.DataFrame) -> FeatureMatrix:
         dup = table["sample"][table["sample"].duplicated()].iloc[0]
         raise GenoganInputError("duplicate sample in feature table", path=path, sample=dup,
                                 fix="keep one row per sample")
-    missing = [s for s in sheet["sample"] if s not in set(table["sample"])]
+    in_table, in_sheet = set(table["sample"]), set(sheet["sample"])
+    missing = [s for s in sheet["sample"] if s not in in_table]
     if missing:
         raise GenoganInputError("sample listed in the sheet is absent from the feature table",
                                 path=path, sample=missing[0],
-                                fix="add it or drop it from the sheet")
+                                fix=_absent_hint(missing[0], in_table))
+    extra = sorted(in_table - in_sheet)
+    if extra:
+        logging.getLogger("genogan").warning(
+            "feature table %s: %d sample(s) not in the sample sheet are left out: %s%s", path,
+            len(extra), ", ".join(extra[:5]), " ..." if len(extra) > 5 else "")
     table = table.set_index("sample").loc[list(sheet["sample"])]
     if "condition" in table.columns:
         disagree = table["condition"].astype(str).to_numpy() != sheet["condition"].to_numpy()
@@ -121,6 +144,18 @@ def table_to_matrix(path, sheet: pd.DataFrame) -> FeatureMatrix:
     df = pd.concat([sheet[["sample", "condition"]].reset_index(drop=True),
                     table.reset_index(drop=True)], axis=1)
     return frame_to_matrix(df, [str(c) for c in table.columns], path)
+
+
+def _absent_hint(sample: str, in_table: set) -> str:
+    folded = {s.lower(): s for s in in_table}
+    if sample.lower() in folded:
+        return (f"the table spells it {folded[sample.lower()]!r}: sample ids are case-sensitive, "
+                "use one spelling")
+    stripped = {s.lstrip("0") or "0": s for s in in_table}
+    if (sample.lstrip("0") or "0") in stripped:
+        return (f"the table has {stripped[sample.lstrip('0') or '0']!r}: leading zeros differ "
+                "(a spreadsheet may have stored the id as a number); use the same id in both")
+    return "add it to the table or drop it from the sheet"
 
 
 def write_feature_outputs(fm: FeatureMatrix, sheet: pd.DataFrame, matrix_path, names_path,

@@ -1,14 +1,94 @@
-"""Small I/O helpers shared by every stage: atomic writes and logging setup."""
+"""Small I/O helpers shared by every stage: input-file checks, atomic writes and logging setup."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import errno
 import logging
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def input_file_problem(path) -> str | None:
+    """Why `path` cannot be read as an input file (None if it can): says what it is instead of
+    a bare "does not exist" (a directory, a broken link, a link loop, no permission)."""
+    path = Path(path)
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "is a symbolic link loop (the link points, directly or not, to itself)"
+        if os.path.islink(path):
+            return f"is a broken symbolic link (to '{os.readlink(path)}', which does not exist)"
+        if err.errno == errno.EACCES:
+            return "cannot be accessed (permission denied on a folder of its path)"
+        return "does not exist"
+    if path.is_dir():
+        return "is a directory, not a file"
+    if not path.is_file():
+        return "is not a regular file"
+    if not os.access(path, os.R_OK):
+        return "is not readable (check its permissions)"
+    return None
+
+
+def check_input_file(path, what: str, *, sample: str | None = None, fix: str | None = None
+                     ) -> Path:
+    """The one check every input file goes through: a `GenoganInputError` naming the file, the
+    sample and the fix when it cannot be read; returns the path."""
+    from genogan.errors import GenoganInputError
+
+    problem = input_file_problem(path)
+    if problem:
+        default = ("correct the path (relative paths are relative to the working directory)"
+                   if "exist" in problem or "link" in problem or "directory" in problem
+                   else "make the file readable")
+        raise GenoganInputError(f"{what} {problem}", path=path, sample=sample,
+                                fix=fix if fix and "readable" not in problem else default)
+    return Path(path)
+
+
+def check_delimited_header(path, header_line: str, sep: str, what: str, *,
+                           duplicates: bool = True) -> list[str]:
+    """Parse a table's header line; a table whose columns are separated by another character
+    than `sep` (a comma-separated file named .tsv), or with a repeated column name, is an error
+    naming the file (pandas would read one column, or rename `g0` to `g0.1`, silently)."""
+    from genogan.errors import GenoganInputError
+
+    header = next(csv.reader([header_line.rstrip("\r\n")], delimiter=sep), [])
+    if len(header) <= 1:
+        for other, name in ((",", "comma"), (";", "semicolon"), ("\t", "tab")):
+            if other != sep and other in header_line:
+                want = {"\t": "tab-separated (.tsv)", ",": "comma-separated (.csv)"}[sep]
+                raise GenoganInputError(
+                    f"{what} is {name}-separated, but its name says {want}", path=path,
+                    fix="save it tab-separated, or name it .csv if it is comma-separated")
+    seen, dups = set(), []
+    for name in (h.strip() for h in header):
+        if name in seen and name:
+            dups.append(name)
+        seen.add(name)
+    if dups and duplicates:
+        raise GenoganInputError(f"{what} has a repeated column name {dups[0]!r}", path=path,
+                                fix="give every column a unique name (pandas would rename it "
+                                f"'{dups[0]}.1')")
+    return header
+
+
+def first_line(path, skip_comments: bool = False) -> str:
+    """The first (non-`#`) line of a text file, gzip or not."""
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", newline="") as fh:
+        for line in fh:
+            if not (skip_comments and line.startswith("#")):
+                return line
+    return ""
 
 
 @contextlib.contextmanager

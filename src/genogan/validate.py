@@ -8,6 +8,7 @@ keys) come first, then semantic checks the schema cannot express (duplicates, fi
 from __future__ import annotations
 
 import copy
+import io
 import logging
 import os
 import re
@@ -17,6 +18,7 @@ import jsonschema
 import pandas as pd
 
 from genogan.errors import GenoganInputError
+from genogan.io import check_delimited_header, check_input_file, input_file_problem
 from genogan.settings import load_schema
 
 SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -55,11 +57,27 @@ def validate_config(config: dict, path="config/config.yaml", schema: dict | None
 
 
 def read_sample_sheet(path) -> pd.DataFrame:
+    """The sheet as text columns. Whole lines starting with `#` are comments; a `#` inside a
+    value (`run#1/reads.fq`) is kept. A comma-separated sheet is an error saying so."""
     path = Path(path)
-    if not path.is_file():
+    if input_file_problem(path) == "does not exist":
         raise GenoganInputError("sample sheet not found", path=path,
                                 fix="set `samples:` in config/config.yaml to an existing TSV")
-    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    check_input_file(path, "sample sheet", fix="set `samples:` in config/config.yaml to a TSV file")
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError as err:
+        raise GenoganInputError(f"sample sheet is not UTF-8 text ({err.reason} at byte "
+                                f"{err.start})", path=path,
+                                fix="save it as a tab-separated UTF-8 text file") from None
+    lines = [line for line in lines if not line.lstrip().startswith("#")]
+    if not lines:
+        raise GenoganInputError("the sample sheet is empty", path=path,
+                                fix="write a header line (sample, condition, ...) and one row "
+                                "per sample, tab-separated")
+    check_delimited_header(path, lines[0], "\t", "the sample sheet")
+    sheet = pd.read_csv(io.StringIO("\n".join(lines) + "\n"), sep="\t", dtype=str,
+                        keep_default_na=False)
     sheet.columns = [c.strip() for c in sheet.columns]
     return sheet.apply(lambda col: col.str.strip())
 
@@ -121,14 +139,9 @@ def _check_files(sheet: pd.DataFrame, base_dir: Path) -> None:
             value = row.get(col, "")
             if not value:
                 continue
-            file = base_dir / value
-            if not file.is_file():
-                raise GenoganInputError(f"{col} file does not exist", path=file,
-                                        sample=row["sample"], fix="correct the path in the sheet "
-                                        "(relative paths are relative to the working directory)")
-            if not os.access(file, os.R_OK):
-                raise GenoganInputError(f"{col} file is not readable", path=file,
-                                        sample=row["sample"], fix="check its permissions")
+            check_input_file(base_dir / value, f"{col} file", sample=row["sample"],
+                             fix="correct the path in the sheet (relative paths are relative "
+                             "to the working directory)")
 
 
 def check_read_files_distinct(sheet: pd.DataFrame, base_dir: Path, path=None) -> None:
@@ -155,6 +168,15 @@ def check_read_files_distinct(sheet: pd.DataFrame, base_dir: Path, path=None) ->
 def check_classes(conditions: pd.Series, n_folds: int | None, path=None) -> None:
     """At least two classes, each with at least `n_folds` samples (stratified CV needs them)."""
     counts = conditions.value_counts()
+    spellings: dict[str, list[str]] = {}
+    for label in sorted(counts.index):
+        spellings.setdefault(label.lower(), []).append(label)
+    clash = next((v for v in spellings.values() if len(v) > 1), None)
+    if clash:
+        raise GenoganInputError(
+            f"classes {' and '.join(map(repr, clash))} differ only in upper/lower case "
+            f"({', '.join(f'{c!r}: {int(counts[c])}' for c in clash)} samples)", path=path,
+            fix="class labels are case-sensitive: use one spelling in `condition`")
     if len(counts) < 2:
         raise GenoganInputError(f"only one class ({counts.index[0]!r}) in `condition`", path=path,
                                 fix="a classifier needs at least two classes (e.g. case, control)")
