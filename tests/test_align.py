@@ -627,7 +627,7 @@ def test_pair_formatter_writes_supplementary_with_mate_fields():
     def hit(read_num, ctg, r_st, strand, q_st, q_en):
         return Hit(read_num=read_num, is_primary=True, ctg=ctg, r_st=r_st, r_en=r_st + q_en - q_st,
                    strand=strand, q_st=q_st, q_en=q_en, mapq=60, NM=0,
-                   cigar_str=f"{q_en - q_st}M")
+                   cigar_str=f"{q_en - q_st}M", cigar=[[q_en - q_st, 0]])
 
     seq, qual = "A" * 100 + "C" * 50, "I" * 150
     hits = [hit(1, "chr1", 1000, 1, 0, 100), hit(2, "chr1", 1200, -1, 0, 150),

@@ -39,23 +39,44 @@ class Flag(enum.IntFlag):
     SUPPLEMENTARY = 0x800
 
 
-def _clipped_cigar(hit, read_len: int, query_reversed: bool = False) -> str:
+# Plain ints of the flags for the per-record hot path (IntFlag arithmetic costs ~1 µs a bit).
+PAIRED, PROPER_PAIR, UNMAPPED, MATE_UNMAPPED = (int(Flag.PAIRED), int(Flag.PROPER_PAIR),
+                                                int(Flag.UNMAPPED), int(Flag.MATE_UNMAPPED))
+REVERSE, MATE_REVERSE, READ1, READ2 = (int(Flag.REVERSE), int(Flag.MATE_REVERSE),
+                                       int(Flag.READ1), int(Flag.READ2))
+SUPPLEMENTARY = int(Flag.SUPPLEMENTARY)
+
+
+def _clipped_cigar(hit, read_len: int, query_reversed: bool = False,
+                   reverse: bool | None = None) -> str:
     """CIGAR with soft clips for the unaligned read ends, in reference orientation.
 
     mappy's q_st/q_en are on the read as given, except for read 2 of a pair
     (`query_reversed`): mappy maps the reverse complement of read 2 and flips the strand back,
     but not the query coordinates, so they are on the reverse complement of read 2.
+    `reverse` is ``hit.strand < 0`` when the caller has it already.
     """
-    if (hit.strand > 0) != query_reversed:
-        lead, trail = hit.q_st, read_len - hit.q_en
+    q_st, q_en = hit.q_st, hit.q_en
+    if q_st == 0 and q_en == read_len:
+        cigar = hit.cigar
+        if len(cigar) == 1:  # the whole read in one operation (the usual case)
+            return f"{cigar[0][0]}{_CIGAR_OPS[cigar[0][1]]}"
+        return hit.cigar_str
+    if reverse is None:
+        reverse = hit.strand < 0
+    if reverse == query_reversed:
+        lead, trail = q_st, read_len - q_en
     else:
-        lead, trail = read_len - hit.q_en, hit.q_st
+        lead, trail = read_len - q_en, q_st
     cigar = hit.cigar_str
     if lead:
         cigar = f"{lead}S{cigar}"
     if trail:
         cigar = f"{cigar}{trail}S"
     return cigar
+
+
+_CIGAR_OPS = "MIDNSHP=XB"
 
 
 def _split_hits(hits, max_insert: int | None = None):
@@ -65,6 +86,10 @@ def _split_hits(hits, max_insert: int | None = None):
     a proper pair but other primary hits do: minimap2 then makes that pair the primary records
     (pe.c, ``sam_pri``); mappy does not expose the flag, so the pair is found here again.
     """
+    if len(hits) == 2 and hits[0].read_num != hits[1].read_num and hits[0].is_primary \
+            and hits[1].is_primary:  # the usual pair: one primary hit per mate
+        h1, h2 = hits if hits[0].read_num == 1 else hits[::-1]
+        return h1, h2, ()
     primary: tuple[list, list] = ([], [])
     for hit in hits:
         if hit.is_primary:
@@ -89,71 +114,84 @@ def _is_proper(h1, h2, max_insert: int) -> bool:
     return max(h1.r_en, h2.r_en) - min(h1.r_st, h2.r_st) <= max_insert
 
 
-def _read_fields(seq, qual, hit, revcomp):
-    """SEQ and QUAL as SAM wants them: reverse-complemented on the reverse strand, '*' if empty."""
-    if hit is not None and hit.strand < 0:
-        return revcomp(seq), (qual[::-1] if qual else "*")
-    return (seq or "*"), (qual or "*")
-
-
-def _mate_bits(hit, mate, first: bool) -> int:
-    """FLAG bits of a record of a pair that are set by its own and its mate's hit."""
-    flag = Flag.PAIRED | (Flag.READ1 if first else Flag.READ2)
-    if hit is None:
-        flag |= Flag.UNMAPPED
-    elif hit.strand < 0:
-        flag |= Flag.REVERSE
-    if mate is None:
-        flag |= Flag.MATE_UNMAPPED
-    elif mate.strand < 0:
-        flag |= Flag.MATE_REVERSE
-    return flag
+def _mapped_line(name, flag, hit, rnext, pnext, tlen, seq, qual, read2, revcomp, tags,
+                 reverse: bool | None = None) -> str:
+    """The SAM line of a mapped record (primary or supplementary, paired or not); `reverse`
+    is ``hit.strand < 0`` when the caller has it already."""
+    if reverse is None:
+        reverse = hit.strand < 0
+    if reverse:
+        flag |= REVERSE
+        sam_seq, sam_qual = revcomp(seq), (qual[::-1] if qual else "*")
+    else:
+        sam_seq, sam_qual = seq or "*", qual or "*"
+    return (f"{name}\t{flag}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
+            f"{_clipped_cigar(hit, len(seq), read2, reverse)}\t{rnext}\t{pnext}\t{tlen}\t"
+            f"{sam_seq}\t{sam_qual}\tNM:i:{hit.NM}\t{tags}")
 
 
 def _pair_lines(name, s1, q1, s2, q2, hits, tags, max_insert, revcomp, out) -> None:
     """Append the SAM lines of one read pair (mappy hits of `map(s1, s2)`) to `out`."""
     h1, h2, extra = _split_hits(hits, max_insert)
-    mates = ((h1, h2, s1, q1, True), (h2, h1, s2, q2, False))
-    if h1 is None and h2 is None:
-        for _, _, seq, qual, first in mates:
-            flag = _mate_bits(None, None, first)
-            out.append(f"{name}\t{flag:d}\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t"
+    if h1 is not None and h2 is not None:
+        rev1, rev2 = h1.strand < 0, h2.strand < 0
+        st1, st2 = h1.r_st, h2.r_st
+        flag1 = PAIRED | READ1 | (MATE_REVERSE if rev2 else 0)
+        flag2 = PAIRED | READ2 | (MATE_REVERSE if rev1 else 0)
+        if h1.ctg == h2.ctg:
+            en1, en2 = h1.r_en, h2.r_en
+            span = max(en1, en2) - min(st1, st2)
+            tlen1 = span if st1 <= st2 else -span
+            next1 = next2 = "="
+            # proper pair: opposite strands, facing each other (FR), fragment <= max_insert
+            if rev1 != rev2 and span <= max_insert and (st2 < en1 if rev1 else st1 < en2):
+                flag1, flag2 = flag1 | PROPER_PAIR, flag2 | PROPER_PAIR
+        else:
+            tlen1, next1, next2 = 0, h2.ctg, h1.ctg
+        out.append(_mapped_line(name, flag1, h1, next1, st2 + 1, tlen1, s1, q1, False,
+                                revcomp, tags, rev1))
+        out.append(_mapped_line(name, flag2, h2, next2, st1 + 1, -tlen1, s2, q2, True,
+                                revcomp, tags, rev2))
+    elif h1 is None and h2 is None:
+        for seq, qual, mate_bit in ((s1, q1, READ1), (s2, q2, READ2)):
+            flag = PAIRED | UNMAPPED | MATE_UNMAPPED | mate_bit
+            out.append(f"{name}\t{flag}\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t"
                        f"{tags}")
-        return
-    proper = h1 is not None and h2 is not None and _is_proper(h1, h2, max_insert)
-    tlen1 = 0
-    if h1 is not None and h2 is not None and h1.ctg == h2.ctg:
-        span = max(h1.r_en, h2.r_en) - min(h1.r_st, h2.r_st)
-        tlen1 = span if h1.r_st <= h2.r_st else -span
-    for hit, mate, seq, qual, first in mates:
-        flag = _mate_bits(hit, mate, first) | (Flag.PROPER_PAIR if proper else 0)
-        tlen = tlen1 if first else -tlen1
-        if hit is None:  # unmapped, placed at its mapped mate (SAM convention)
-            pos = mate.r_st + 1
-            out.append(f"{name}\t{flag:d}\t{mate.ctg}\t{pos}\t0\t*\t=\t{pos}\t0\t"
-                       f"{seq or '*'}\t{qual or '*'}\t{tags}")
-            continue
-        sam_seq, sam_qual = _read_fields(seq, qual, hit, revcomp)
-        mate = mate or hit  # an unmapped mate sits at this read's position
-        rnext = "=" if mate.ctg == hit.ctg else mate.ctg
-        out.append(f"{name}\t{flag:d}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
-                   f"{_clipped_cigar(hit, len(seq), not first)}\t{rnext}\t{mate.r_st + 1}\t"
-                   f"{tlen}\t{sam_seq}\t{sam_qual}\tNM:i:{hit.NM}\t{tags}")
+    else:
+        _half_mapped(name, h1, h2, s1, q1, s2, q2, tags, revcomp, out)
     for hit in extra:
         _supplementary_line(name, hit, h1, h2, (s1, q1), (s2, q2), tags, revcomp, out)
+
+
+def _half_mapped(name, h1, h2, s1, q1, s2, q2, tags, revcomp, out) -> None:
+    """One mate mapped: the unmapped one is placed at its mate's position (SAM convention);
+    the mapped one points at its own position as RNEXT/PNEXT."""
+    first = h1 is not None
+    hit = h1 if first else h2
+    seq, qual, useq, uqual = (s1, q1, s2, q2) if first else (s2, q2, s1, q1)
+    pos = hit.r_st + 1
+    mapped = _mapped_line(name, PAIRED | MATE_UNMAPPED | (READ1 if first else READ2), hit, "=",
+                          pos, 0, seq, qual, not first, revcomp, tags)
+    uflag = PAIRED | UNMAPPED | (READ2 if first else READ1) | (
+        MATE_REVERSE if hit.strand < 0 else 0)
+    unmapped = (f"{name}\t{uflag}\t{hit.ctg}\t{pos}\t0\t*\t=\t{pos}\t0\t{useq or '*'}\t"
+                f"{uqual or '*'}\t{tags}")
+    out.extend((mapped, unmapped) if first else (unmapped, mapped))
 
 
 def _supplementary_line(name, hit, h1, h2, raw1, raw2, tags, revcomp, out) -> None:
     first = hit.read_num == 1
     seq, qual = raw1 if first else raw2
     mate = h2 if first else h1
-    sam_seq, sam_qual = _read_fields(seq, qual, hit, revcomp)
-    flag = _mate_bits(hit, mate, first) | Flag.SUPPLEMENTARY
-    mate = mate or hit
+    flag = PAIRED | SUPPLEMENTARY | (READ1 if first else READ2)
+    if mate is None:
+        flag |= MATE_UNMAPPED
+        mate = hit
+    elif mate.strand < 0:
+        flag |= MATE_REVERSE
     rnext = "=" if mate.ctg == hit.ctg else mate.ctg
-    out.append(f"{name}\t{flag:d}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
-               f"{_clipped_cigar(hit, len(seq), not first)}\t{rnext}\t{mate.r_st + 1}\t0\t"
-               f"{sam_seq}\t{sam_qual}\tNM:i:{hit.NM}\t{tags}")
+    out.append(_mapped_line(name, flag, hit, rnext, mate.r_st + 1, 0, seq, qual, not first,
+                            revcomp, tags))
 
 
 def _single_lines(name, seq, qual, hits, tags, revcomp, out) -> None:
@@ -162,11 +200,9 @@ def _single_lines(name, seq, qual, hits, tags, revcomp, out) -> None:
     for hit in hits:
         if not hit.is_primary:
             continue
-        s, q = _read_fields(seq, qual, hit, revcomp)
-        flag = (Flag.REVERSE if hit.strand < 0 else 0) | (0 if first else Flag.SUPPLEMENTARY)
-        out.append(f"{name}\t{flag:d}\t{hit.ctg}\t{hit.r_st + 1}\t{hit.mapq}\t"
-                   f"{_clipped_cigar(hit, len(seq))}\t*\t0\t0\t{s}\t{q}\tNM:i:{hit.NM}\t{tags}")
+        out.append(_mapped_line(name, 0 if first else SUPPLEMENTARY, hit, "*", 0, 0, seq, qual,
+                                False, revcomp, tags))
         first = False
     if first:
-        out.append(f"{name}\t{Flag.UNMAPPED:d}\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t"
+        out.append(f"{name}\t{UNMAPPED}\t*\t0\t0\t*\t*\t0\t0\t{seq or '*'}\t{qual or '*'}\t"
                    f"{tags}")
