@@ -87,10 +87,10 @@ def test_scenario_blocks_are_strict():
 def test_workflow_does_not_simulate_the_demo_for_a_user_config(tmp_path):
     """Snakemake itself applies the same rule: the user's cohort is planned, not the demo's."""
     (tmp_path / "ref.fa").write_text(">chr1\nACGTACGTAC\n")
-    for i in range(12):  # the smallest cohort the shipped benchmark accepts
+    for i in range(20):  # the smallest balanced cohort the shipped benchmark accepts
         (tmp_path / f"u{i}.fq").write_text("@r\nACGT\n+\nIIII\n")
     rows = ["sample\tcondition\tfq1"] + [f"u{i}\t{'case' if i % 2 else 'control'}\tu{i}.fq"
-                                         for i in range(12)]
+                                         for i in range(20)]
     (tmp_path / "mine.tsv").write_text("\n".join(rows) + "\n")
     user = _workdir_with_shipped_config(tmp_path, {"samples": "mine.tsv", "reference": "ref.fa"})
     proc = run_snakemake(tmp_path, "--configfile", str(user), "-n",
