@@ -585,3 +585,42 @@ def test_expression_leading_zero_sample_rows(tmp_path):
     fm = build_expression(tmp_path, path)
     assert "0042" in set(fm.samples)
     assert config
+
+
+# ---- 5. resources that cannot work ---------------------------------------------------------------
+def test_k12_fails_at_validation_with_estimate(tmp_path):
+    """Before: `k: 12` passed and died in features.write_matrix with an empty MemoryError."""
+    config = reads_sheet(tmp_path)
+    config["kmers"] = {"k": 12}
+    with pytest.raises(GenoganInputError, match=r"kmers.k = 12 gives 8,390,656 canonical k-mer "
+                       r"features; .* needs about [\d,]+ MB, more than kmers.mem_mb") as err:
+        validate(config)
+    assert_clear(err.value, "config.yaml", "use kmers.k <= ")
+
+
+def test_memory_estimate_matches_measured_peak_order():
+    """The estimate's constants come from measured peaks (k = 8/9); it must grow with both
+    features and samples and reject only what cannot fit."""
+    from genogan.cohort_check import feature_matrix_bytes
+    from genogan.kmers import n_canonical
+
+    k8, k9 = feature_matrix_bytes(8, n_canonical(8)), feature_matrix_bytes(8, n_canonical(9))
+    assert 200e6 < k8 < 300e6 and 850e6 < k9 < 1100e6  # measured: 238 MB and 891 MB
+    assert feature_matrix_bytes(40, n_canonical(8)) > k8
+
+
+def test_default_k_passes(tmp_path):
+    config = reads_sheet(tmp_path)
+    config["kmers"] = {"k": 6}
+    assert len(validate(config)[0]) == 2 * N_PER_CLASS
+
+
+def test_feature_table_problems_stop_validation(tmp_path):
+    """The table is read at validation (genogan validate / Snakefile parse), not first in the
+    feature_matrix job."""
+    config = write_cohort(tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_text(path.read_text().replace("ctrl4\t", "ctrl_4\t"))
+    with pytest.raises(GenoganInputError, match="absent from the feature table") as err:
+        validate(config)
+    assert_clear(err.value, path, "sample 'ctrl4'")

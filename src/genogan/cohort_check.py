@@ -56,6 +56,17 @@ def _needs(bench: dict, dataset: str) -> tuple[int, str]:
     return 1, "the classifiers"
 
 
+def check_cohort(sheet: pd.DataFrame, config: dict, config_path=None, check_files=True) -> None:
+    """Everything validation can know from the sheet and the config before a job starts: the
+    feature table's content (when given), the k-mer matrix's memory and every training part."""
+    if config.get("features_table") and check_files:
+        from genogan.features import table_to_matrix
+
+        table_to_matrix(config["features_table"], sheet)
+    check_kmer_memory(config, len(sheet), config_path)
+    check_training_parts(sheet, config, config["samples"])
+
+
 def check_training_parts(sheet: pd.DataFrame, config: dict, path=None) -> None:
     """Every class of every training part has what the configured arms need (see module doc)."""
     from genogan.benchmark.targets import benchmark_settings
@@ -109,3 +120,38 @@ def _fix(first: str, dataset: str, bench: dict) -> str:
             "null": "set benchmark.null_control.enabled: false",
             "main": "or drop that class from the sheet"}[scenario]
     return f"{first}, {folds}{hint}"
+
+
+# ---- memory of the dense k-mer feature matrix ---------------------------------------------------
+# Measured (benchmarks: build_kmer_matrix + write_matrix, k = 8 and 9, 8 and 40 samples): peak
+# memory grows ~7.3 KB per feature column (pandas/Arrow/parquet column overhead) plus ~24 B per
+# cell (counts, float matrix, normalised copy, frame). Every later job reads the same columns.
+BYTES_PER_FEATURE = 7_300
+BYTES_PER_CELL = 24
+
+
+def feature_matrix_bytes(n_samples: int, n_features: int) -> int:
+    """Estimated peak memory of building and writing a dense samples x features matrix."""
+    return int(n_features) * (BYTES_PER_FEATURE + BYTES_PER_CELL * int(n_samples))
+
+
+def check_kmer_memory(config: dict, n_samples: int, path=None) -> None:
+    """k-mer input: the dense matrix of `n_samples` x canonical k-mers must fit `kmers.mem_mb`."""
+    from genogan.kmers import n_canonical
+
+    if config.get("input_type", "reads") != "reads" or config.get("features_table"):
+        return
+    k, limit_mb = int(config["kmers"]["k"]), int(config["kmers"]["mem_mb"])
+    need_mb = feature_matrix_bytes(n_samples, n_canonical(k)) / 2**20
+    if need_mb <= limit_mb:
+        return
+    fits = [j for j in range(1, k) if feature_matrix_bytes(n_samples, n_canonical(j)) / 2**20
+            <= limit_mb]
+    smaller = f"use kmers.k <= {fits[-1]}" if fits else "use a smaller kmers.k"
+    raise GenoganInputError(
+        f"kmers.k = {k} gives {n_canonical(k):,} canonical k-mer features; the dense feature "
+        f"matrix of {n_samples} samples needs about {need_mb:,.0f} MB, more than kmers.mem_mb = "
+        f"{limit_mb:,} MB", path=path,
+        fix=f"{smaller} ({n_canonical(fits[-1]) if fits else 0:,} features), supply a "
+        "`features_table` of selected features, or raise kmers.mem_mb to "
+        f"{int(need_mb * 1.1) + 1:,} if the machine has it")
