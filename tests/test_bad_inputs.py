@@ -624,3 +624,56 @@ def test_feature_table_problems_stop_validation(tmp_path):
     with pytest.raises(GenoganInputError, match="absent from the feature table") as err:
         validate(config)
     assert_clear(err.value, path, "sample 'ctrl4'")
+
+
+# alignments -------------------------------------------------------------------------------------
+def write_reference(path, seed):
+    rng = np.random.default_rng(seed)
+    seq = "".join(rng.choice(list("ACGT"), 3000))
+    path.write_text(">chr1\n" + "\n".join(seq[i:i + 60] for i in range(0, 3000, 60)) + "\n")
+    return seq
+
+
+def write_alignments(path, reference, seq, mode="wc"):
+    """Reads copied from `seq`, written as CRAM ("wc") or BAM ("wb") with pysam."""
+    import pysam
+
+    pysam.faidx(str(reference))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 3000}]}
+    with pysam.AlignmentFile(str(path), mode, header=header,
+                             reference_filename=str(reference)) as out:
+        for i, pos in enumerate(range(0, 2800, 50)):
+            read = pysam.AlignedSegment(out.header)
+            read.query_name, read.reference_id, read.reference_start = f"r{i}", 0, pos
+            read.mapping_quality, read.cigarstring = 60, "100M"
+            read.query_sequence = seq[pos:pos + 100]
+            read.query_qualities = pysam.qualitystring_to_array("I" * 100)
+            out.write(read)
+    return path
+
+
+def test_cram_with_wrong_same_named_reference(tmp_path):
+    """Before: a CRAM decoded with another reference of the same names and lengths was reported
+    'truncated or corrupt'."""
+    from genogan.kmers import count_kmers_bam
+
+    right, wrong = tmp_path / "right.fa", tmp_path / "wrong.fa"
+    seq = write_reference(right, 1)
+    write_reference(wrong, 2)
+    __import__("pysam").faidx(str(wrong))
+    cram = write_alignments(tmp_path / "s.cram", right, seq)
+    assert count_kmers_bam(cram, 4, reference=right).sum() > 0
+    with pytest.raises(GenoganInputError, match="other bases in the reference") as err:
+        count_kmers_bam(cram, 4, reference=wrong)
+    assert_clear(err.value, cram, "set `reference:` to the FASTA it was aligned to")
+
+
+def test_truncated_bam(tmp_path):
+    from genogan.kmers import count_kmers_bam
+
+    ref = tmp_path / "ref.fa"
+    bam = write_alignments(tmp_path / "s.bam", ref, write_reference(ref, 1), mode="wb")
+    bam.write_bytes(bam.read_bytes()[: bam.stat().st_size // 2])
+    with pytest.raises(GenoganInputError, match="truncated or corrupt|cannot open") as err:
+        count_kmers_bam(bam, 4)
+    assert_clear(err.value, bam)

@@ -512,6 +512,14 @@ def count_kmers_bam(path, k: int, min_mapq: int = 20, regions_bed=None, threads:
                     continue
                 batcher.add(seq)
         except OSError as err:
+            from genogan.validate import alignment_reference_mismatch
+
+            wrong = alignment_reference_mismatch(path, reference) if reference else None
+            if wrong:
+                raise GenoganInputError(
+                    f"the alignment cannot be decoded with this reference: {wrong}", path=path,
+                    fix=f"set `reference:` to the FASTA it was aligned to (not {reference}), or "
+                    "re-align the reads to this one") from err
             raise GenoganInputError(
                 f"alignment file is truncated or corrupt ({err})", path=path,
                 fix="re-create the BAM/CRAM; check it with `samtools quickcheck`") from err

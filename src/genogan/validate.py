@@ -210,3 +210,36 @@ def check_reference_needed(sheet: pd.DataFrame, config: dict, path=None) -> None
         raise GenoganInputError("reads or alignments need a reference genome", path=path,
                                 sample=needs["sample"].iloc[0],
                                 fix="set `reference:` in the config")
+
+
+def alignment_reference_mismatch(alignment_path, reference) -> str | None:
+    """Why `reference` is not the one a BAM/CRAM was made against, or None if it may be.
+
+    Compares every header @SQ (name, length and, where recorded, the M5 checksum of the
+    uppercase sequence, as the SAM spec defines it) with the reference FASTA. A CRAM decoded
+    with a reference of the same names and lengths but other bases fails deep inside htslib
+    with "truncated file"; this names the real cause. Reads the reference, so it is meant for
+    the error path, not for every workflow parse.
+    """
+    import hashlib
+
+    import pysam
+
+    with pysam.AlignmentFile(str(alignment_path), "r", check_sq=False,
+                             reference_filename=str(reference)) as aln:
+        header = aln.header.to_dict().get("SQ", [])
+    with pysam.FastaFile(str(reference)) as fasta:
+        lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
+        for sq in header:
+            name, length = sq["SN"], int(sq["LN"])
+            if name not in lengths:
+                return f"contig '{name}' of the alignment header is not in the reference"
+            if lengths[name] != length:
+                return (f"contig '{name}' is {length:,} bp in the alignment header but "
+                        f"{lengths[name]:,} bp in the reference")
+            if "M5" in sq:
+                md5 = hashlib.md5(fasta.fetch(name).upper().encode()).hexdigest()
+                if md5 != sq["M5"].lower():
+                    return (f"contig '{name}' has other bases in the reference than the one the "
+                            f"alignment was made against (MD5 {md5} != header M5 {sq['M5']})")
+    return None
