@@ -677,3 +677,158 @@ def test_truncated_bam(tmp_path):
     with pytest.raises(GenoganInputError, match="truncated or corrupt|cannot open") as err:
         count_kmers_bam(bam, 4)
     assert_clear(err.value, bam)
+
+
+# reads ------------------------------------------------------------------------------------------
+GOOD_RECORD = "@r{i}\nACGTACGTAC\n+\nIIIIIIIIII\n"
+
+
+def _fastq(n=4):
+    return "".join(GOOD_RECORD.format(i=i) for i in range(n))
+
+
+@pytest.mark.parametrize("content, message", [
+    (_fastq()[:-8], "malformed or truncated FASTQ"),                 # cut inside a record
+    (_fastq(2) + "@r9\nACGT\nIIII\n", "malformed or truncated FASTQ"),  # '+' line missing
+    (_fastq(2) + "@r9\nACGT\n+\nII\n", "malformed or truncated FASTQ"),  # quality too short
+    ("", "empty"),
+])
+def test_bad_fastq(tmp_path, content, message):
+    from genogan.kmers import count_kmers_fastq
+
+    fq = tmp_path / "s.fq"
+    fq.write_text(content)
+    with pytest.raises(GenoganInputError, match=message) as err:
+        count_kmers_fastq(fq, 4)
+    assert_clear(err.value, fq)
+
+
+def test_truncated_gzip_fastq(tmp_path):
+    import gzip
+
+    from genogan.kmers import count_kmers_fastq
+
+    fq = tmp_path / "s.fq.gz"
+    fq.write_bytes(gzip.compress(_fastq(200).encode())[:-40])
+    with pytest.raises(GenoganInputError, match="truncated or corrupt") as err:
+        count_kmers_fastq(fq, 4)
+    assert_clear(err.value, fq, "gzip -t")
+
+
+def test_mates_out_of_sync(tmp_path):
+    from genogan.kmers import count_kmers_fastq
+
+    r1, r2 = tmp_path / "s_1.fq", tmp_path / "s_2.fq"
+    r1.write_text(_fastq(4))
+    r2.write_text(_fastq(3))
+    with pytest.raises(GenoganInputError) as err:
+        count_kmers_fastq([r1, r2], 4)
+    assert "Fix: " in str(err.value) and ("s_1.fq" in str(err.value) or "s_2.fq" in str(err.value))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: rows + [rows[1]], "duplicate sample id"),
+    (lambda rows: [rows[0], rows[1].replace("s0\t", "s 0\t", 1)] + rows[2:], "invalid sample id"),
+    (lambda rows: [rows[0], rows[1].replace("\tcontrol\t", "\t\t", 1)] + rows[2:],
+     "empty condition"),
+    (lambda rows: [rows[0] + "\tbatch"] + [r + "\t1" for r in rows[1:]], "unknown column"),
+])
+def test_bad_sheet_rows(tmp_path, edit, message):
+    config = reads_sheet(tmp_path)
+    path = tmp_path / "samples.tsv"
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+    with pytest.raises(GenoganInputError, match=message) as err:
+        validate(config)
+    assert_clear(err.value, path)
+
+
+def test_single_class(tmp_path):
+    config = write_cohort(tmp_path, n_control=0)
+    with pytest.raises(GenoganInputError, match="only one class") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv")
+
+
+def test_class_smaller_than_folds(tmp_path):
+    config = write_cohort(tmp_path, 10, 2)
+    config["benchmark"]["folds"] = 3
+    with pytest.raises(GenoganInputError, match="fewer than the 3 cross-validation folds") as err:
+        validate(config)
+    assert_clear(err.value, "samples.tsv", "benchmark.folds")
+
+
+# reference --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, message", [
+    (lambda folder: str(folder / "absent.fa"), "reference FASTA does not exist"),
+    (lambda folder: str(folder), "reference FASTA is a directory"),
+    (lambda folder: "", "reads or alignments need a reference genome"),
+])
+def test_bad_reference(tmp_path, make, message):
+    config = reads_sheet(tmp_path)
+    config["reference"] = make(tmp_path)
+    with pytest.raises(GenoganInputError, match=message) as err:
+        validate(config)
+    assert "Fix: " in str(err.value) and "reference" in str(err.value)
+
+
+# FASTA (sequence input) -------------------------------------------------------------------------
+@pytest.mark.parametrize("content, message", [
+    ("", "FASTA file is empty"),
+    ("ACGT\n>x\nACGT\n", "does not start with a '>' header"),
+    (">a\nACGT\n>\nACGT\n", "empty header"),
+    (">a\nACGT\n>b\n>c\nACGT\n", "'b' has no sequence"),
+    ("@r\nACGT\n+\nIIII\n", "not a FASTA file"),
+])
+def test_bad_fasta(tmp_path, content, message):
+    from genogan.sequences import read_fasta
+
+    fa = tmp_path / "seqs.fa"
+    fa.write_text(content)
+    with pytest.raises(GenoganInputError, match=message) as err:
+        read_fasta(fa)
+    assert_clear(err.value, fa)
+
+
+# config -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("change, message", [
+    ({"kmers": {"k": 13}}, "key 'kmers.k': 13 is greater than the maximum of 12"),
+    ({"kmerz": {}}, "unknown key(s) ['kmerz']"),
+    ({"benchmark": {"folds": 1}}, "key 'benchmark.folds'"),
+    ({"samples": "nope.tsv"}, "sample sheet not found"),
+])
+def test_bad_config_values(tmp_path, change, message):
+    config = {**write_cohort(tmp_path), **change}
+    with pytest.raises(GenoganInputError) as err:
+        validate(config)
+    assert message in str(err.value) and "Fix: " in str(err.value)
+
+
+def test_genogan_validate_cli_exit_status(tmp_path):
+    """`genogan validate` runs the same checks: exit status 1 and one line naming file + fix."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    config = write_cohort(tmp_path, extra_rows=[("t0", "third"), ("t1", "third")])
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cli = [sys.executable, "-m", "genogan.cli", "validate", "--configfile", str(path)]
+    proc = subprocess.run(cli, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode != 0, proc.stdout
+    assert "class 'third'" in proc.stderr and "Fix: " in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    config = write_cohort(tmp_path)
+    path.write_text(yaml.safe_dump(config))
+    proc = subprocess.run(cli, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("OK: 20 samples"), proc.stderr
+
+
+def test_yaml_syntax_error(tmp_path):
+    from genogan.config_check import read_config_file
+
+    path = tmp_path / "my.yaml"
+    path.write_text("samples: s.tsv\nkmers:\n  k: 6\n   source: reads\n")
+    with pytest.raises(GenoganInputError, match="YAML syntax error at line") as err:
+        read_config_file(path)
+    assert_clear(err.value, path)
