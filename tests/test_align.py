@@ -686,7 +686,10 @@ def test_prebuilt_index_gives_the_same_records(data, tmp_path, engine):
     pairs = data["pairs"][:500]
     fq1, fq2 = write_pair_fastqs(tmp_path, pairs)
     index = align.build_index(reference, engine, tmp_path / "index" / "ref")
-    assert all(Path(f).is_file() for f in align.index_files(engine, tmp_path / "index" / "ref"))
+    files = align.index_files(engine, tmp_path / "index" / "ref")
+    assert all(Path(f).is_file() for f in files)
+    assert align.index_from_files(engine, files) == index == align.index_from_files(engine,
+                                                                                    files[0])
     with_index, without = tmp_path / "a.bam", tmp_path / "b.bam"
     align_sample(reference, fq1, fq2, out_bam=with_index, sample="t", engine=engine,
                  index=index)

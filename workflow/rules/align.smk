@@ -2,7 +2,7 @@
 # The aligner's index is built once (index_reference) and loaded by every align job.
 import os
 
-from genogan.align import align_mem_mb, index_files, index_path
+from genogan.align import align_mem_mb, index_files, index_from_files
 
 INDEX_PREFIX = "results/index/reference"
 
@@ -24,7 +24,6 @@ rule index_reference:
         runtime=config["align"]["runtime"],
     params:
         engine=config["align"]["engine"],
-        prefix=INDEX_PREFIX,
     script:
         "../scripts/index_reference.py"
 
@@ -54,7 +53,7 @@ rule align:
         runtime=config["align"]["runtime"],
     params:
         engine=config["align"]["engine"],
-        index=index_path(config["align"]["engine"], INDEX_PREFIX),
+        index=lambda w, input: index_from_files(config["align"]["engine"], input.index),
     script:
         "../scripts/align.py"
 

@@ -59,13 +59,15 @@ from genogan.align.engines import (
     build_index,
     ensure_bwa_index,
     index_files,
+    index_from_files,
     index_path,
+    index_prefix,
 )
 from genogan.align.records import Flag
 
 __all__ = [
     "BWA_INDEX_SUFFIXES", "DEFAULT_MAX_INSERT", "ENGINES", "STATS_COLUMNS", "Flag",
     "align_mem_mb", "align_sample", "alignment_stats", "build_index", "check_alignment_reference",
-    "check_contig_names", "ensure_bwa_index", "index_files", "index_path", "main",
-    "reference_contigs", "register_cli", "write_stats_tsv",
+    "check_contig_names", "ensure_bwa_index", "index_files", "index_from_files", "index_path",
+    "index_prefix", "main", "reference_contigs", "register_cli", "write_stats_tsv",
 ]

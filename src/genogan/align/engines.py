@@ -377,6 +377,20 @@ def index_path(engine: str, prefix) -> str:
     return str(prefix) if engine == "bwa-mem" else f"{prefix}.mmi"
 
 
+def index_prefix(files) -> str:
+    """The prefix of an index from its file(s) (one path or a list, as the workflow has them)."""
+    first = str(files if isinstance(files, str | os.PathLike) else list(files)[0])
+    for suffix in (".mmi", *BWA_INDEX_SUFFIXES):
+        if first.endswith(suffix):
+            return first[: -len(suffix)]
+    raise ValueError(f"not an index file: {first}")
+
+
+def index_from_files(engine: str, files) -> str:
+    """`index_path` (what `align_sample(index=...)` takes) from the index's file(s)."""
+    return index_path(engine, index_prefix(files))
+
+
 def build_index(reference, engine: str, prefix, preset: str = "sr", threads: int = 1) -> str:
     """Build the index of `engine` for `reference` at `prefix` once (atomically); return
     `index_path(engine, prefix)`. mappy and the minimap2 binary share the .mmi format (mappy
