@@ -8,7 +8,7 @@ import pytest
 from genogan.errors import GenoganInputError
 from genogan.gan.amount import synthetic_counts
 from genogan.gan.monitor import diversity_scores, median_bandwidth, mmd_rbf
-from genogan.gan.preprocess import FeaturePreprocessor, is_compositional
+from genogan.gan.preprocess import FeaturePreprocessor, ReducedSpace, is_compositional
 
 
 def counts_matrix(rng, n=30, d=12):
@@ -23,13 +23,18 @@ def freq_matrix(rng, n=30, d=16):
     return X / X.sum(axis=1, keepdims=True)
 
 
+def full_space(*args, **kwargs):
+    """The per-feature transform alone (no reduced space): these tests check it per feature."""
+    return FeaturePreprocessor(*args, rank=None, **kwargs)
+
+
 # ---- preprocessing ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["log1p", "clr", "none", "auto"])
 def test_inverse_of_transform_is_identity_on_counts(mode):
     X = counts_matrix(np.random.default_rng(0))
     if mode == "clr":  # clr keeps ratios only: exact for rows with the training mean total
         X = X / X.sum(axis=1, keepdims=True) * 100.0
-    p = FeaturePreprocessor(mode).fit(X)
+    p = full_space(mode).fit(X)
     U = p.transform(X)
     assert U.dtype == np.float32 and U.shape == X.shape
     np.testing.assert_allclose(p.inverse_transform(U), X, rtol=1e-5, atol=1e-4)
@@ -37,7 +42,7 @@ def test_inverse_of_transform_is_identity_on_counts(mode):
 
 def test_transform_fills_but_stays_inside_tanh_range():
     X = counts_matrix(np.random.default_rng(1))
-    U = FeaturePreprocessor("log1p", margin=0.05).fit_transform(X)
+    U = full_space("log1p", margin=0.05).fit_transform(X)
     assert np.abs(U).max() <= 1 / 1.05 + 1e-6
     varying = np.ptp(X, axis=0) > 0
     # each varying feature reaches its bound on one side
@@ -47,7 +52,7 @@ def test_transform_fills_but_stays_inside_tanh_range():
 
 def test_zero_variance_feature_inverts_to_its_constant():
     X = counts_matrix(np.random.default_rng(2))
-    p = FeaturePreprocessor("log1p").fit(X)
+    p = full_space("log1p").fit(X)
     out = p.inverse_transform(np.random.default_rng(3).uniform(-1, 1, size=(5, X.shape[1])))
     np.testing.assert_allclose(out[:, 3], 7.0)
 
@@ -61,16 +66,16 @@ def test_compositional_detection():
     G[0, 1] -= 2 * G[0, 1] + 1e-3  # negative entry
     G[0, 2] += 2 * F[0, 1] + 1e-3
     assert not is_compositional(G)
-    assert FeaturePreprocessor().fit(F).mode_ == "clr"
-    assert FeaturePreprocessor().fit(F * 10).mode_ == "log1p"
-    assert FeaturePreprocessor().fit(F - 0.5).mode_ == "none"
+    assert full_space().fit(F).mode_ == "clr"
+    assert full_space().fit(F * 10).mode_ == "log1p"
+    assert full_space().fit(F - 0.5).mode_ == "none"
 
 
 def test_inverse_of_arbitrary_generator_output_is_valid_composition():
     rng = np.random.default_rng(5)
     F = freq_matrix(rng)
     for mode in ("clr", "log1p", "none"):
-        p = FeaturePreprocessor(mode).fit(F)
+        p = full_space(mode).fit(F)
         out = p.inverse_transform(rng.uniform(-1, 1, size=(50, F.shape[1])))
         assert (out >= 0).all(), mode
         assert (out[:, 0] == 0).all(), mode  # a feature never seen in training stays absent
@@ -81,7 +86,7 @@ def test_inverse_of_arbitrary_generator_output_is_valid_composition():
 def test_nonnegative_features_stay_nonnegative_beyond_training_range():
     X = counts_matrix(np.random.default_rng(6))
     X[:, 0] = np.r_[0.0, np.full(len(X) - 1, 3.0)]
-    p = FeaturePreprocessor("none").fit(X)  # even without log, nonneg features are clipped
+    p = full_space("none").fit(X)  # even without log, nonneg features are clipped
     out = p.inverse_transform(-np.ones((4, X.shape[1])))
     assert (out >= 0).all()
     assert not p.compositional_
@@ -90,17 +95,17 @@ def test_nonnegative_features_stay_nonnegative_beyond_training_range():
 def test_clr_input_rows_stay_centred():
     L = np.log(freq_matrix(np.random.default_rng(13)) + 1e-3)
     C = L - L.mean(axis=1, keepdims=True)  # a CLR feature matrix (kmers.normalise: clr)
-    p = FeaturePreprocessor("auto").fit(C)
+    p = full_space("auto").fit(C)
     assert p.mode_ == "none" and p.centred_ and not p.compositional_
     out = p.inverse_transform(np.random.default_rng(14).uniform(-1, 1, size=(9, C.shape[1])))
     np.testing.assert_allclose(out.sum(axis=1), 0.0, atol=1e-9)
     np.testing.assert_allclose(p.inverse_transform(p.transform(C)), C, rtol=1e-5, atol=1e-5)
-    assert not FeaturePreprocessor().fit(C + 0.1).centred_
+    assert not full_space().fit(C + 0.1).centred_
 
 
 def test_signed_features_are_not_clipped():
     X = np.random.default_rng(7).normal(size=(20, 5))
-    p = FeaturePreprocessor("auto").fit(X)
+    p = full_space("auto").fit(X)
     out = p.inverse_transform(-np.ones((3, 5)))
     assert (out < 0).any()
 
@@ -108,7 +113,7 @@ def test_signed_features_are_not_clipped():
 def test_json_round_trip_gives_identical_transforms():
     rng = np.random.default_rng(8)
     F = freq_matrix(rng)
-    p = FeaturePreprocessor("auto").fit(F)
+    p = full_space("auto").fit(F)
     text = p.to_json()
     json.loads(text)  # plain JSON
     q = FeaturePreprocessor.from_json(text)
@@ -121,14 +126,14 @@ def test_json_round_trip_gives_identical_transforms():
 def test_preprocessor_bad_input():
     X = counts_matrix(np.random.default_rng(9))
     with pytest.raises(GenoganInputError, match="auto, log1p, clr, none"):
-        FeaturePreprocessor("sqrt")
+        full_space("sqrt")
     with pytest.raises(GenoganInputError, match="non-negative"):
-        FeaturePreprocessor("log1p").fit(X - 100)
+        full_space("log1p").fit(X - 100)
     bad = X.copy()
     bad[2, 5] = np.nan
     with pytest.raises(GenoganInputError, match="NaN/inf.*row 2, feature column 5"):
-        FeaturePreprocessor().fit(bad)
-    p = FeaturePreprocessor().fit(X)
+        full_space().fit(bad)
+    p = full_space().fit(X)
     with pytest.raises(GenoganInputError, match="fitted on 12"):
         p.transform(X[:, :5])
     with pytest.raises(GenoganInputError, match="format_version"):
@@ -205,3 +210,49 @@ def test_diversity_detects_mode_collapse():
     d = lambda A: np.mean([np.linalg.norm(a - b) for a, b in combinations(A, 2)])  # noqa: E731
     fake = real[::2] * 0.5
     assert diversity_scores(real, fake)["diversity_ratio"] == pytest.approx(d(fake) / d(real))
+
+
+# ---- reduced space (fold-fitted PCA + residual noise) -----------------------------------------
+def low_rank(rng, n=20, p=200, rank=4, noise=0.1):
+    return rng.normal(size=(n, rank)) @ rng.normal(size=(rank, p)) + noise * rng.normal(size=(n, p))
+
+
+def test_reduced_space_matches_pca_oracle_and_residual_formula():
+    from sklearn.decomposition import PCA
+
+    Z = low_rank(np.random.default_rng(20))
+    rs = ReducedSpace(rank=5).fit(Z)
+    pca = PCA(n_components=5).fit(Z)
+    np.testing.assert_allclose(np.abs(np.sum(rs.components_ * pca.components_, axis=1)), 1.0,
+                               atol=1e-10)
+    W = rs.transform(Z)
+    np.testing.assert_allclose(W.std(axis=0, ddof=1), 1.0, rtol=1e-10)  # whitened
+    resid = (Z - Z.mean(0)) - pca.inverse_transform(pca.transform(Z)) + Z.mean(0)
+    np.testing.assert_allclose(rs.noise_sd_, np.sqrt((resid ** 2).sum(0) / (20 - 1 - 5)),
+                               rtol=1e-8)
+    np.testing.assert_allclose(rs.inverse_transform(W), pca.inverse_transform(pca.transform(Z)),
+                               atol=1e-10)
+    noisy = rs.inverse_transform(np.zeros((4000, 5)), rng=np.random.default_rng(1))
+    np.testing.assert_allclose(noisy.std(axis=0), rs.noise_sd_, rtol=0.1)
+
+
+def test_reduced_preprocessor_rank_round_trip_and_json():
+    rng = np.random.default_rng(21)
+    X = np.exp(low_rank(rng, n=16, p=120, rank=3))  # positive: log1p mode
+    p = FeaturePreprocessor(rank="auto").fit(X)
+    assert p.n_output_ == 8  # auto: half the training rows, at most n - 1
+    assert FeaturePreprocessor(rank=50).fit(X).n_output_ == 15
+    U = p.transform(X)
+    assert U.shape == (16, 8) and np.abs(U).max() <= 1 / 1.05 + 1e-6
+    q = FeaturePreprocessor.from_json(p.to_json())
+    np.testing.assert_array_equal(q.transform(X), U)
+    a = p.inverse_transform(U[:3], rng=np.random.default_rng(2))
+    b = q.inverse_transform(U[:3], rng=np.random.default_rng(2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, p.inverse_transform(U[:3]))  # residual noise drawn
+    assert (a >= 0).all()
+    exact = FeaturePreprocessor(rank=15).fit(X)  # full rank: the map back is exact
+    np.testing.assert_allclose(exact.inverse_transform(exact.transform(X)), X, rtol=1e-4,
+                               atol=1e-6)  # float32 scores
+    with pytest.raises(GenoganInputError, match="rank"):
+        FeaturePreprocessor(rank=0)
