@@ -3,6 +3,7 @@ import pandas as pd
 
 from genogan.expression import gene_lengths_file
 from genogan.config_check import apply_user_configfiles, load_workflow_inputs
+from genogan.settings import output_settings
 
 # A --configfile that does not say `demo:` is not the demo (config_check explains the rules).
 USER_CONFIGFILES = [str(path) for path in workflow.overwrite_configfiles]

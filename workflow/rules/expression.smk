@@ -11,7 +11,7 @@ if INPUT_TYPE == "expression":
             matrix="results/features/matrix.parquet",
             names="results/features/feature_names.txt",
         params:
-            expression=config["expression"],
+            expression=output_settings(config["expression"]),
         log:
             "logs/expression_matrix.log",
         benchmark:

@@ -7,7 +7,7 @@ rule kmer_profile:
     output:
         "results/kmers/{sample}.npz",
     params:
-        kmers=config["kmers"],
+        kmers=output_settings(config["kmers"], ("k", "source", "min_mapq", "regions")),
     log:
         "logs/kmer_profile/{sample}.log",
     benchmark:

@@ -10,7 +10,7 @@ if INPUT_TYPE == "sequences":
             matrix="results/features/matrix.parquet",
             names="results/features/feature_names.txt",
         params:
-            sequences=config["sequences"],
+            sequences=output_settings(config["sequences"]),
         log:
             "logs/sequence_matrix.log",
         benchmark:

@@ -25,3 +25,16 @@ def _schema_text(name: str) -> str:
 def load_schema(name: str) -> dict:
     """A fresh copy of one shipped schema (callers may modify it)."""
     return yaml.safe_load(_schema_text(name))
+
+
+# Keys of a config section that size a job (threads:, resources:) but never change its outputs.
+RESOURCE_KEYS = ("threads", "mem_mb", "runtime")
+
+
+def output_settings(section: dict, keys=None) -> dict:
+    """The part of a config section a rule's outputs depend on, for its `params:`.
+
+    Resources are left out (editing `mem_mb` must not rerun every job); `keys`, when given,
+    narrows it further to what the rule reads."""
+    return {key: value for key, value in section.items()
+            if key not in RESOURCE_KEYS and (keys is None or key in keys)}
