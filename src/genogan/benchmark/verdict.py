@@ -1,0 +1,143 @@
+"""The benchmark's answer in words: one sentence per classifier, the controls, the quality flags.
+
+Written from the aggregated tables (`aggregate.aggregate`) to `results/benchmark/verdict.txt`
+(also printed at the end of `make run`) and to the report's landing page. The wording follows the
+paired confidence interval of the difference to `none`, never the point estimate alone: an arm
+"improved" the metric only when the whole 95 % CI lies above 0, "lowered" it only when it lies
+below, and otherwise there is "no detectable difference". Several arms are compared with `none`,
+so every claimed improvement also gives its Holm-adjusted p over the arms of that classifier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from genogan.benchmark.metrics import METRIC_LABELS
+
+NULL_SCENARIO = "null"
+CHANCE = {"auroc": 0.5, "balanced_accuracy": 0.5, "mcc": 0.0}
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, (len(p) - rank) * p[idx])
+        adjusted[idx] = min(1.0, running)
+    return adjusted
+
+
+def _fmt_diff(row) -> str:
+    return (f"{row['diff_vs_none']:+.3f} (95 % CI {row['diff_ci_low']:+.3f} to "
+            f"{row['diff_ci_high']:+.3f}, p = {row['p_nb']:.2g})")
+
+
+def main_rows(table: pd.DataFrame, classifier: str, metric: str) -> pd.DataFrame:
+    """Valid main-comparison arms (default amount, no dose arms) with their paired test."""
+    rows = table[(table["scenario"] == "main") & (table["percent"] == 100)
+                 & (table["metric"] == metric) & (table["classifier"] == classifier)
+                 & ~table["leaky"].astype(bool) & (table["arm"] != "none")
+                 & ~table["arm"].astype(str).str.contains("-x", regex=False)]
+    rows = rows.dropna(subset=["diff_vs_none", "p_nb"]).copy()
+    rows["p_holm"] = holm(rows["p_nb"]) if len(rows) else []
+    return rows
+
+
+def classifier_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str:
+    """Did any augmenter improve `metric` over no augmentation for this classifier?"""
+    label = METRIC_LABELS.get(metric, metric)
+    rows = main_rows(table, classifier, metric)
+    if rows.empty:
+        return f"{classifier}: no augmented arm was compared with no augmentation."
+    splits = int(rows["n"].max())
+    better = rows[rows["diff_ci_low"] > 0].sort_values("diff_vs_none", ascending=False)
+    worse = rows[rows["diff_ci_high"] < 0].sort_values("diff_vs_none")
+    if len(better):
+        parts = [f"{r['arm']} by {_fmt_diff(r)}; Holm-adjusted p = {r['p_holm']:.2g}"
+                 for _, r in better.iterrows()]
+        text = f"{classifier}: {' and '.join(parts)} improved {label} over no augmentation"
+    else:
+        best = rows.loc[rows["diff_vs_none"].idxmax()]
+        text = (f"{classifier}: no augmenter improved {label} over no augmentation (no "
+                f"detectable difference); the largest difference, {best['arm']}, was "
+                f"{_fmt_diff(best)}")
+    if len(worse):
+        text += "; " + ", ".join(f"{r['arm']} lowered it by {_fmt_diff(r)}"
+                                 for _, r in worse.iterrows())
+    return f"{text} ({len(rows)} arms, {splits} train/test splits)."
+
+
+def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:
+    """The permuted-label control must sit at chance for every arm."""
+    rows = table[(table["scenario"] == NULL_SCENARIO) & (table["metric"] == metric)
+                 & (table["classifier"] == classifier) & ~table["leaky"].astype(bool)]
+    if rows.empty:
+        return None
+    chance = CHANCE.get(metric, 0.5)
+    off = rows[(rows["ci_low"] > chance) | (rows["ci_high"] < chance)]
+    label = METRIC_LABELS.get(metric, metric)
+    if off.empty:
+        return (f"Null control (permuted labels, {classifier}): every arm is at chance "
+                f"({label} {rows['mean'].min():.2f} to {rows['mean'].max():.2f}; each 95 % CI "
+                f"contains {chance}).")
+    worst = off.loc[(off["mean"] - chance).abs().idxmax()]
+    return (f"Null control (permuted labels, {classifier}): NOT at chance for "
+            f"{', '.join(off['arm'])} (e.g. {worst['arm']} {label} {worst['mean']:.2f}, 95 % CI "
+            f"{worst['ci_low']:.2f} to {worst['ci_high']:.2f}): suspect leakage before trusting "
+            "any result.")
+
+
+def leaky_sentence(inflation: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:
+    """How much a pipeline that fits the augmenter on the whole cohort would overstate."""
+    if inflation is None or inflation.empty:
+        return None
+    rows = inflation[(inflation["metric"] == metric) & (inflation["classifier"] == classifier)
+                     & (inflation["scenario"] == "main")]
+    if rows.empty:
+        return None
+    parts = [f"{r['correct_arm']} {r['inflation']:+.3f} (95 % CI {r['ci_low']:+.3f} to "
+             f"{r['ci_high']:+.3f})" for _, r in rows.iterrows()]
+    return (f"Leaky control (INVALID by design, {classifier}): fitting the augmenter on the whole "
+            f"cohort before splitting would change {METRIC_LABELS.get(metric, metric)} by "
+            f"{'; '.join(parts)}.")
+
+
+def quality_sentences(flags: pd.DataFrame | None) -> list[str]:
+    """One sentence per generator from the cross-fold quality flags (`model`, `flags`)."""
+    if flags is None or flags.empty:
+        return []
+    out = []
+    for _, row in flags.iterrows():
+        said = str(row.get("flags", "") or "").strip()
+        out.append(f"Synthetic data of {row['model']}: {said or 'no quality flag raised'}.")
+    return out
+
+
+def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classifier=None,
+                  quality_flags: pd.DataFrame | None = None) -> list[str]:
+    """Every sentence of the answer, the main classifier first."""
+    classifiers = list(classifiers)
+    if main_classifier in classifiers:
+        classifiers.remove(main_classifier)
+        classifiers.insert(0, main_classifier)
+    table = tables["aggregate"]
+    lines = [classifier_sentence(table, clf, metric) for clf in classifiers]
+    control_clf = classifiers[0]
+    for sentence in (null_sentence(table, control_clf, metric),
+                     leaky_sentence(tables.get("inflation"), control_clf, metric)):
+        if sentence:
+            lines.append(sentence)
+    return lines + quality_sentences(quality_flags)
+
+
+def landing_rst(lines: list[str], description: str) -> str:
+    """The report's first page: the answer, then the workflow's own description."""
+    title = "The answer"
+    items = "\n".join(f"* {line}" for line in lines)
+    note = ("Differences are paired (same splits) with Nadeau-Bengio corrected 95 % CIs; "
+            "\"improved\" means the whole CI lies above 0.")
+    return f"{title}\n{'=' * len(title)}\n\n{items}\n\n{note}\n\n{description}"

@@ -1,0 +1,91 @@
+"""The answer in words follows the paired CI, names the controls, and renders as clean RST."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genogan.benchmark.verdict import (
+    classifier_sentence,
+    holm,
+    landing_rst,
+    leaky_sentence,
+    null_sentence,
+    verdict_lines,
+)
+from test_report_captions import rst_warnings
+
+
+def _row(arm, diff, lo, hi, p, *, scenario="main", clf="logreg", leaky=False, mean=0.7,
+         ci=(0.6, 0.8), metric="auroc"):
+    return {"scenario": scenario, "percent": 100, "arm": arm, "leaky": leaky,
+            "classifier": clf, "metric": metric, "mean": mean, "ci_low": ci[0],
+            "ci_high": ci[1], "n": 20, "diff_vs_none": diff, "diff_ci_low": lo,
+            "diff_ci_high": hi, "p_nb": p}
+
+
+def _table(rows):
+    none = _row("none", np.nan, np.nan, np.nan, np.nan)
+    return pd.DataFrame([none, *rows])
+
+
+def test_holm_matches_hand_computed_values():
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(holm([0.5]), [0.5])
+
+
+def test_ci_containing_zero_is_no_detectable_difference():
+    table = _table([_row("smote", 0.004, -0.015, 0.023, 0.61),
+                    _row("cwgan_gp", -0.002, -0.03, 0.02, 0.8)])
+    text = classifier_sentence(table, "logreg")
+    assert "no augmenter improved AUROC" in text and "no detectable difference" in text
+    assert "smote, was +0.004 (95 % CI -0.015 to +0.023, p = 0.61)" in text
+    assert "2 arms, 20 train/test splits" in text
+
+
+def test_ci_above_zero_is_an_improvement_with_holm_p_and_below_zero_a_loss():
+    table = _table([_row("smote", 0.03, 0.01, 0.05, 0.01), _row("mixup", -0.04, -0.07, -0.01,
+                                                                0.02),
+                    _row("noise", 0.0, -0.02, 0.02, 0.9)])
+    text = classifier_sentence(table, "logreg")
+    assert text.startswith("logreg: smote by +0.030")
+    assert "Holm-adjusted p = 0.03" in text and "improved AUROC over no augmentation" in text
+    assert "mixup lowered it by -0.040" in text
+
+
+def test_dose_and_leaky_arms_never_enter_the_answer():
+    table = _table([_row("smote-x5", 0.2, 0.1, 0.3, 0.001), _row("leaky-smote", 0.2, 0.1, 0.3,
+                                                                 0.001, leaky=True),
+                    _row("smote", 0.0, -0.01, 0.01, 0.9)])
+    text = classifier_sentence(table, "logreg")
+    assert "no augmenter improved" in text and "x5" not in text and "leaky" not in text
+
+
+@pytest.mark.parametrize("ci, at_chance", [((0.4, 0.6), True), ((0.55, 0.7), False)])
+def test_null_control_sentence(ci, at_chance):
+    table = pd.DataFrame([_row("none", np.nan, np.nan, np.nan, np.nan, scenario="null",
+                               mean=0.5, ci=(0.4, 0.6)),
+                          _row("cwgan_gp", 0, 0, 0, 1, scenario="null", mean=np.mean(ci),
+                               ci=ci)])
+    text = null_sentence(table, "logreg")
+    assert ("every arm is at chance" in text) == at_chance
+    assert ("NOT at chance for cwgan_gp" in text) == (not at_chance)
+
+
+def test_leaky_sentence_reports_inflation_with_its_ci():
+    inflation = pd.DataFrame([{"scenario": "main", "classifier": "logreg", "metric": "auroc",
+                               "correct_arm": "smote", "inflation": 0.05, "ci_low": 0.02,
+                               "ci_high": 0.08}])
+    text = leaky_sentence(inflation, "logreg")
+    assert "INVALID by design" in text and "smote +0.050 (95 % CI +0.020 to +0.080)" in text
+
+
+def test_landing_page_puts_the_answer_first_and_is_valid_rst():
+    table = _table([_row("smote", 0.004, -0.015, 0.023, 0.61)])
+    flags = pd.DataFrame([{"model": "cwgan_gp", "flags": "label-blind in 20 of 20 splits"}])
+    lines = verdict_lines({"aggregate": table, "inflation": pd.DataFrame()}, ["svm", "logreg"],
+                          main_classifier="logreg", quality_flags=flags)
+    assert lines[0].startswith("logreg:")
+    assert lines[-1] == "Synthetic data of cwgan_gp: label-blind in 20 of 20 splits."
+    page = landing_rst(lines, "Workflow\n========\n\nText.\n")
+    assert page.startswith("The answer\n==========\n\n* logreg:")
+    assert rst_warnings(page) == ""
