@@ -22,8 +22,8 @@ CHANCE = {"auroc": 0.5, "mcc": 0.0}
 
 def _save(fig, path) -> None:
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
+    with atomic_path(path) as tmp:  # bbox "tight": legends placed outside the axes stay in
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -70,29 +70,74 @@ def plot_arms(table: pd.DataFrame, path, scenario: str = "main", title_extra: st
     _save(fig, path)
 
 
+def arm_colours(arms) -> dict:
+    """A distinct colour per arm, stable across figures (`none` always black)."""
+    palette = list(plt.get_cmap("tab20").colors)
+    others = [a for a in dict.fromkeys(arms) if a != "none"]
+    colours = {arm: palette[(2 * i) % 20 + (2 * i // 20) % 2] for i, arm in enumerate(others)}
+    return {"none": "black", **colours}
+
+
+def plot_forest(table: pd.DataFrame, path, metric: str = "auroc") -> None:
+    """The main figure: paired difference to `none` per arm and classifier, with the corrected
+    95 % CI and a zero line (CIs of differences are much tighter than those of the scores)."""
+    rows = table[(table["scenario"] == "main") & (table["percent"] == 100)
+                 & (table["metric"] == metric) & ~table["leaky"].astype(bool)
+                 & (table["arm"] != "none")
+                 & ~table["arm"].astype(str).str.contains("-x", regex=False)]
+    rows = rows.dropna(subset=["diff_vs_none"])
+    label = METRIC_LABELS.get(metric, metric)
+    if rows.empty:
+        return _empty(path, f"Difference in {label} vs no augmentation", "no augmented arm")
+    arms = list(dict.fromkeys(rows["arm"]))
+    classifiers = list(dict.fromkeys(rows["classifier"]))
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(arms)))
+    markers = "osD^vP*X"
+    for k, clf in enumerate(classifiers):
+        sub = rows[rows["classifier"] == clf].set_index("arm").reindex(arms)
+        y = np.arange(len(arms)) + (k - (len(classifiers) - 1) / 2) * 0.18
+        err = np.vstack([sub["diff_vs_none"] - sub["diff_ci_low"],
+                         sub["diff_ci_high"] - sub["diff_vs_none"]])
+        ax.errorbar(sub["diff_vs_none"], y, xerr=np.nan_to_num(err), fmt=markers[k % 8],
+                    capsize=3, label=clf)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(np.arange(len(arms)), arms)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"difference in {label} vs none (paired, Nadeau-Bengio corrected 95 % CI)")
+    ax.set_ylabel("arm (augmenter)")
+    ax.set_title(f"Does augmentation help? {label} minus no augmentation, "
+                 f"{int(rows['n'].max())} splits")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(title="classifier", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    _save(fig, path)
+
+
 def plot_roc_pr(pooled: pd.DataFrame, path, classifier: str) -> None:
-    """ROC and precision-recall curves of every valid main arm from pooled out-of-fold scores."""
+    """ROC and precision-recall curves of the valid main arms (default amount; dose arms are in
+    the dose-response figure) from pooled out-of-fold scores."""
     sel = pooled[(pooled["scenario"] == "main") & (pooled["percent"] == 100)
-                 & (pooled["classifier"] == classifier) & ~pooled["leaky"].astype(bool)]
+                 & (pooled["classifier"] == classifier) & ~pooled["leaky"].astype(bool)
+                 & ~pooled["arm"].astype(str).str.contains("-x", regex=False)]
     score_cols = [c for c in sel.columns if c.startswith("score_") and sel[c].notna().any()]
     if sel.empty or len(score_cols) != 2:
         return _empty(path, "ROC and PR curves", "ROC/PR curves are drawn for binary problems")
     positive = str(sel["positive"].iloc[0])
-    fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 5))
+    fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(13, 5))
+    colours = arm_colours(sel["arm"])
     for arm, sub in sel.groupby("arm", sort=False):
         truth = sub["condition"].astype(str) == positive
         score = sub[f"score_{positive}"]
         fpr, tpr, _ = roc_curve(truth, score)
         prec, rec, _ = precision_recall_curve(truth, score)
-        ax_roc.plot(fpr, tpr, label=f"{arm} (AUC {auc(fpr, tpr):.2f})")
-        ax_pr.plot(rec, prec, label=f"{arm} (AP {_ap(truth, score):.2f})")
+        ax_roc.plot(fpr, tpr, color=colours[arm], label=f"{arm} (AUC {auc(fpr, tpr):.2f})")
+        ax_pr.plot(rec, prec, color=colours[arm], label=f"{arm} (AP {_ap(truth, score):.2f})")
     ax_roc.plot([0, 1], [0, 1], color="grey", ls=":", label="chance")
     ax_pr.axhline(truth.mean(), color="grey", ls=":", label=f"prevalence {truth.mean():.2f}")
     ax_roc.set(xlabel="false positive rate", ylabel="true positive rate",
                title=f"ROC ({classifier}; positive class '{positive}')")
     ax_pr.set(xlabel="recall", ylabel="precision", title=f"Precision-recall ({classifier})")
-    for ax in (ax_roc, ax_pr):
-        ax.legend(fontsize="small", loc="best")
+    for ax in (ax_roc, ax_pr):  # legends below the axes, never over the curves
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
         ax.grid(alpha=0.3)
     fig.suptitle("Pooled out-of-fold predictions (each sample's score averaged over repeats "
                  "and generator seeds)")
@@ -268,6 +313,7 @@ def all_plots(tables: dict, outputs: dict, s: dict) -> None:
     """Draw every figure named in `outputs` (keys as in `targets.plot_outputs`)."""
     clf = s["main_classifier"]
     draw = {
+        "forest": lambda p: plot_forest(tables["aggregate"], p),
         "arms": lambda p: plot_arms(tables["aggregate"], p),
         "roc_pr": lambda p: plot_roc_pr(tables["pooled_oof"], p, clf),
         "learning_curve": lambda p: plot_learning_curve(tables["aggregate"], tables["worth"], p,
