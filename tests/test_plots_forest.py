@@ -41,7 +41,7 @@ def test_forest_plot_shows_paired_differences_with_a_zero_line(captured, tmp_pat
                if line.get_marker() in ("o", "s")]
     assert len(markers) == 2
     for xs in markers:
-        np.testing.assert_allclose(xs, [0.01, -0.02])
+        np.testing.assert_allclose(np.asarray(xs, dtype=float), [0.01, -0.02])
     assert "20 splits" in ax.get_title()
     assert (tmp_path / "forest.png").stat().st_size > 0
 
