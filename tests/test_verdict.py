@@ -81,11 +81,12 @@ def test_leaky_sentence_reports_inflation_with_its_ci():
 
 def test_landing_page_puts_the_answer_first_and_is_valid_rst():
     table = _table([_row("smote", 0.004, -0.015, 0.023, 0.61)])
-    flags = pd.DataFrame([{"model": "cwgan_gp", "flags": "label-blind in 20 of 20 splits"}])
+    flags = pd.DataFrame([{"model": "cwgan_gp", "n": 40, "flags": "cwgan_gp ignores its label."}])
     lines = verdict_lines({"aggregate": table, "inflation": pd.DataFrame()}, ["svm", "logreg"],
                           main_classifier="logreg", quality_flags=flags)
     assert lines[0].startswith("logreg:")
-    assert lines[-1] == "Synthetic data of cwgan_gp: label-blind in 20 of 20 splits."
+    assert lines[-1] == ("Synthetic data quality, cwgan_gp (40 splits x seeds): cwgan_gp ignores "
+                         "its label.")
     page = landing_rst(lines, "Workflow\n========\n\nText.\n")
     assert page.startswith("The answer\n==========\n\n* logreg:")
     assert rst_warnings(page) == ""

@@ -106,15 +106,13 @@ def leaky_sentence(inflation: pd.DataFrame, classifier: str, metric: str = "auro
             f"{'; '.join(parts)}.")
 
 
-def quality_sentences(flags: pd.DataFrame | None) -> list[str]:
-    """One sentence per generator from the cross-fold quality flags (`model`, `flags`)."""
-    if flags is None or flags.empty:
+def quality_sentences(overview: pd.DataFrame | None) -> list[str]:
+    """The cross-fold quality flags in words, one entry per generator (`quality.report.
+    quality_overview`'s `flags` column: collapse, label-blind, memorising, or none raised)."""
+    if overview is None or overview.empty:
         return []
-    out = []
-    for _, row in flags.iterrows():
-        said = str(row.get("flags", "") or "").strip()
-        out.append(f"Synthetic data of {row['model']}: {said or 'no quality flag raised'}.")
-    return out
+    return [f"Synthetic data quality, {row['model']} ({int(row['n'])} splits x seeds): "
+            f"{row['flags']}" for _, row in overview.iterrows()]
 
 
 def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classifier=None,
