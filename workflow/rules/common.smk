@@ -87,9 +87,12 @@ def preprocessing_targets():
 def all_targets():
     from genogan.benchmark.targets import benchmark_targets, quality_targets
 
+    benchmark = benchmark_targets(config)
+    answer = ["results/benchmark/verdict.txt"] if benchmark else []
     return (
         preprocessing_targets()
-        + benchmark_targets(config)
+        + benchmark
+        + answer
         + quality_targets(config)
         + PROVENANCE_OUTPUTS
     )

@@ -1,0 +1,34 @@
+"""Rule `verdict`: the answer (results/benchmark/verdict.txt), the report's landing page and the
+report's HTML tables, from the aggregated benchmark and the cross-fold quality overview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from genogan.io import atomic_write_text
+from genogan.report.tables import REPORT_TABLES, write_table_html
+
+# The report's first page when the answer exists (workflow/Snakefile's `report:` picks it up).
+LANDING = "results/benchmark/landing.rst"
+VERDICT = "results/benchmark/verdict.txt"
+
+
+def verdict_job(inputs: dict, s: dict, description_rst, outputs: dict) -> list[str]:
+    """Write verdict.txt, the landing page and one HTML page per table; return the sentences."""
+    from genogan.benchmark.jobs import read_tsv
+    from genogan.benchmark.verdict import landing_rst, verdict_lines
+
+    tables = {key: read_tsv(inputs[key]) for key in ("aggregate", "inflation", "worth")}
+    overview = pd.read_csv(inputs["quality"], sep="\t") if inputs.get("quality") else None
+    lines = verdict_lines(tables, s["classifiers"], main_classifier=s["main_classifier"],
+                          quality_flags=overview)
+    atomic_write_text(outputs["verdict"], "\n".join(lines) + "\n")
+    atomic_write_text(outputs["landing"], landing_rst(lines, Path(description_rst).read_text()))
+    if overview is not None:
+        tables["quality"] = overview
+    for key, (title, note) in REPORT_TABLES.items():
+        if f"{key}_html" in outputs:
+            write_table_html(tables.get(key, pd.DataFrame()), outputs[f"{key}_html"], title, note)
+    return lines

@@ -1,0 +1,71 @@
+# The answer: verdict.txt (printed by `make run`), the report's landing page (workflow/Snakefile
+# shows it first once it exists) and the result tables as HTML pages inside the report.
+from genogan.benchmark import targets as report_targets_mod
+
+REPORT_BENCH = report_targets_mod.benchmark_settings(config.get("benchmark", {}))
+REPORT_QUALITY = report_targets_mod.quality_targets(config)
+REPORT_TABLES = "results/report_tables"
+
+
+rule quality_overview:
+    input:
+        REPORT_QUALITY,
+    output:
+        tsv="results/quality/overview.tsv",
+        flags="results/quality/flags.txt",
+    log:
+        "logs/quality_overview.log",
+    conda:
+        "../../envs/ml.yaml"
+    script:
+        "../scripts/quality_overview.py"
+
+
+rule verdict:
+    input:
+        aggregate="results/benchmark/aggregate.tsv",
+        inflation="results/benchmark/inflation.tsv",
+        worth="results/benchmark/worth.tsv",
+        **({"quality": "results/quality/overview.tsv"} if REPORT_QUALITY else {}),
+    output:
+        verdict="results/benchmark/verdict.txt",
+        landing="results/benchmark/landing.rst",
+        aggregate_html=report(
+            f"{REPORT_TABLES}/aggregate.html",
+            caption="../report/table_aggregate.rst",
+            category="2. Main comparison",
+            labels={"table": "all results (sortable)"},
+        ),
+        inflation_html=report(
+            f"{REPORT_TABLES}/inflation.html",
+            caption="../report/table_inflation.rst",
+            category="4. Controls",
+            labels={"table": "leaky-control inflation"},
+        ),
+        worth_html=report(
+            f"{REPORT_TABLES}/worth.html",
+            caption="../report/table_worth.rst",
+            category="3. Scenarios",
+            labels={"table": "worth in real samples"},
+        ),
+        **(
+            {
+                "quality_html": report(
+                    f"{REPORT_TABLES}/quality.html",
+                    caption="../report/table_quality.rst",
+                    category="5. Synthetic-data quality",
+                    labels={"table": "across splits and seeds"},
+                )
+            }
+            if REPORT_QUALITY
+            else {}
+        ),
+    log:
+        "logs/verdict.log",
+    conda:
+        "../../envs/ml.yaml"
+    params:
+        benchmark={k: REPORT_BENCH[k] for k in ("classifiers", "main_classifier")},
+        description=f"{workflow.current_basedir}/../report/workflow.rst",
+    script:
+        "../scripts/verdict.py"
