@@ -17,7 +17,7 @@ from genogan.gan.amount import synthetic_counts
 
 DEFAULT_MODEL = "cwgan_gp"
 _TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "jit_compile",
-               "precision", "preprocess", "keep_checkpoints")
+               "precision", "preprocess", "keep_checkpoints", "selection")
 
 
 def train_config_from(gan_cfg: dict | None):
@@ -36,7 +36,7 @@ def train_config_from(gan_cfg: dict | None):
 
 # `gan:` config keys that change what train_gan computes (amount, resources, seeds do not)
 RULE_TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "early_stopping",
-                   "jit_compile", "precision", "preprocess", "keep_checkpoints")
+                   "jit_compile", "precision", "preprocess", "keep_checkpoints", "selection")
 
 
 def rule_params(gan_cfg: dict, model: str) -> dict:
