@@ -338,7 +338,8 @@ def test_fold_filter_none_and_mismatched_genes():
 
 def test_expression_module_documents_its_choices():
     assert expression.FILTER_METHODS == ("none", "variance", "anova")
-    assert expression.TRANSFORMS == ("none", "log1p", "cpm", "tpm")
+    assert expression.TRANSFORMS == ("none", "log1p", "log2", "cpm", "tpm")
+    assert expression.NORMALISE_METHODS == ("none", "quantile")
 
 
 def test_expression_config_checks(tmp_path):

@@ -7,11 +7,14 @@ sheet samples (gene symbols, a `length` column, samples outside this study) are 
 samples x genes table that are not in the sheet are ignored too. Leading `#` comment lines
 (featureCounts) and the two GCT header lines (`#1.2`) are skipped.
 
-Per-sample transforms (`none`, `log1p`, `cpm`, `tpm`; log1p after CPM/TPM by default) use one
-sample's own values only, so applying them to the whole matrix leaks nothing across folds. The gene
-filter is different: choosing the top-N genes by variance or by an ANOVA F test looks at many
-samples (and at labels), so it is a scikit-learn transformer (`GeneFilter`) that must be fitted on
-the training part of a fold only; `apply_fold_filter(train, test, method, n)` does exactly that.
+Per-sample transforms (an optional `clip` floor/ceiling first, then `none`, `log1p`,
+`log2(x + pseudocount)`, `cpm`, `tpm`; log1p after CPM/TPM by default) use one sample's own values
+only, so applying them to the whole matrix leaks nothing across folds. Two steps are different:
+quantile normalisation (`QuantileNormaliser`: its reference distribution is the mean of many
+samples' sorted values) and the gene filter (choosing the top-N genes by variance or by an ANOVA F
+test looks at many samples and at labels). Both are scikit-learn transformers that must be fitted
+on the training part of a fold only; `apply_fold_filter(train, test, method, n, normalise)` fits
+the normaliser, then the filter, on the training part and applies both to the test part.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_selection import SelectorMixin, f_classif
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -33,8 +37,9 @@ from genogan.features import FeatureMatrix
 
 ORIENTATIONS = ("auto", "genes_x_samples", "samples_x_genes")
 VALUE_KINDS = ("counts", "normalised")
-TRANSFORMS = ("none", "log1p", "cpm", "tpm")
+TRANSFORMS = ("none", "log1p", "log2", "cpm", "tpm")
 FILTER_METHODS = ("none", "variance", "anova")
+NORMALISE_METHODS = ("none", "quantile")
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -264,13 +269,28 @@ def gene_lengths_for(genes, source: str, annotations: pd.DataFrame, path=None) -
     return lengths
 
 
+def clip_values(X: np.ndarray, floor=None, ceiling=None, path=None) -> np.ndarray:
+    """Each value limited to [floor, ceiling] (None: no limit on that side), per value.
+
+    The classic microarray (MAS5-style signal) preprocessing clips at floor 20 and ceiling
+    16,000 before log2: signal below the floor is noise (negative values included), above the
+    ceiling the scanner saturates.
+    """
+    if floor is not None and ceiling is not None and floor > ceiling:
+        raise GenoganInputError(f"clip floor {floor} is above the ceiling {ceiling}", path=path,
+                                fix="set `expression.clip.floor` below `expression.clip.ceiling`")
+    if floor is None and ceiling is None:
+        return X.copy()
+    return np.clip(X, floor, ceiling)
+
+
 def transform_values(X: np.ndarray, method: str = "log1p", *, log: bool = True,
                      gene_lengths: np.ndarray | None = None, values_kind: str = "counts",
-                     samples=None, path=None) -> np.ndarray:
+                     samples=None, path=None, pseudocount: float = 1.0) -> np.ndarray:
     """Per-sample transform of a samples x genes matrix (no information shared across samples).
 
-    none: as given; log1p: log(1 + x); cpm: x / library size * 1e6; tpm: (x / length in kb),
-    rescaled to sum to 1e6 per sample. `log` applies log1p after cpm/tpm.
+    none: as given; log1p: log(1 + x); log2: log2(x + pseudocount); cpm: x / library size * 1e6;
+    tpm: (x / length in kb), rescaled to sum to 1e6 per sample. `log` applies log1p after cpm/tpm.
     """
     if method not in TRANSFORMS:
         raise GenoganInputError(f"unknown transform '{method}'", path=path,
@@ -282,6 +302,8 @@ def transform_values(X: np.ndarray, method: str = "log1p", *, log: bool = True,
     if method == "log1p":
         _check_nonnegative(X, samples, path, "log1p")
         return np.log1p(X)
+    if method == "log2":
+        return _log2(X, float(pseudocount), samples, path)
     if values_kind != "counts":
         raise GenoganInputError(f"transform '{method}' needs raw counts but `expression.values` "
                                 "is normalised", path=path,
@@ -300,6 +322,18 @@ def transform_values(X: np.ndarray, method: str = "log1p", *, log: bool = True,
     return np.log1p(scaled) if log else scaled
 
 
+def _log2(X, pseudocount, samples, path) -> np.ndarray:
+    shifted = X + pseudocount
+    if (shifted <= 0).any():
+        row, col = np.argwhere(shifted <= 0)[0]
+        raise GenoganInputError(
+            f"log2(x + {pseudocount:g}) of a value <= {-pseudocount:g} ({X[row, col]:g}, gene "
+            f"column {int(col) + 1})", path=path, sample=samples[int(row)],
+            fix="for microarray signal set `expression.clip.floor` (e.g. 20); otherwise raise "
+            "`expression.pseudocount`, or use transform 'none' for log-scale values")
+    return np.log2(shifted)
+
+
 def _check_nonnegative(X, samples, path, what) -> None:
     if (X < 0).any():
         row = int(np.argwhere(X < 0)[0][0])
@@ -310,9 +344,14 @@ def _check_nonnegative(X, samples, path, what) -> None:
 
 def build_expression_matrix(path, sheet: pd.DataFrame, *, orientation: str = "auto",
                             values: str = "counts", transform: str = "log1p", log: bool = True,
-                            gene_lengths: str = "",
+                            gene_lengths: str = "", pseudocount: float = 1.0,
+                            clip: dict | None = None,
                             logger: logging.Logger | None = None) -> FeatureMatrix:
-    """The labelled samples x genes matrix (samples in sheet order, genes in file order)."""
+    """The labelled samples x genes matrix (samples in sheet order, genes in file order).
+
+    `clip` ({floor, ceiling}, either None) is applied before `transform`. The fold-fitted steps
+    (quantile normalisation, gene filter) are not applied here: see `apply_fold_filter`.
+    """
     logger = logger or logging.getLogger("genogan")
     table = read_expression_table(path)
     frame, annotations, orientation = orient(table, sheet, orientation, path, logger)
@@ -320,11 +359,14 @@ def build_expression_matrix(path, sheet: pd.DataFrame, *, orientation: str = "au
     genes = [str(g) for g in frame.columns]
     lengths = (gene_lengths_for(genes, gene_lengths, annotations, path)
                if transform == "tpm" else None)
+    clip = clip or {}
+    X = clip_values(X, clip.get("floor"), clip.get("ceiling"), path)
     X = transform_values(X, transform, log=log, gene_lengths=lengths, values_kind=values,
-                         samples=frame.index, path=path)
-    logger.info("expression matrix %s: %s, %d samples x %d genes, transform %s%s", path,
-                orientation, X.shape[0], X.shape[1], transform,
-                " + log1p" if log and transform in ("cpm", "tpm") else "")
+                         samples=frame.index, path=path, pseudocount=pseudocount)
+    logger.info("expression matrix %s: %s, %d samples x %d genes, %s", path, orientation,
+                X.shape[0], X.shape[1], describe_transform({
+                    "transform": transform, "log": log, "pseudocount": pseudocount,
+                    "clip": clip}))
     return FeatureMatrix(X=X, y=sheet["condition"].astype(str).to_numpy(),
                          samples=sheet["sample"].astype(str).to_numpy(), feature_names=genes)
 
@@ -342,7 +384,43 @@ def check_expression_config(opts: dict, config_path=None) -> None:
     if opts.get("transform") in ("cpm", "tpm") and opts.get("values") == "normalised":
         raise GenoganInputError(f"transform '{opts['transform']}' needs raw counts but "
                                 "`expression.values` is normalised", path=config_path,
-                                fix="use transform 'log1p' or 'none' for normalised values")
+                                fix="use transform 'log1p', 'log2' or 'none' for normalised "
+                                "values")
+    clip = opts.get("clip") or {}
+    if None not in (clip.get("floor"), clip.get("ceiling")) and clip["floor"] > clip["ceiling"]:
+        raise GenoganInputError(f"clip floor {clip['floor']} is above the ceiling "
+                                f"{clip['ceiling']}", path=config_path,
+                                fix="set `expression.clip.floor` below `expression.clip.ceiling`"
+                                " (microarray signal: floor 20, ceiling 16000)")
+
+
+def matrix_options(opts: dict) -> dict:
+    """`build_expression_matrix` keyword arguments from the (validated) `expression:` section."""
+    keys = ("orientation", "values", "transform", "log", "gene_lengths", "pseudocount", "clip")
+    return {key: opts[key] for key in keys if key in opts}
+
+
+def describe_transform(opts: dict) -> str:
+    """The preprocessing chain in words, e.g. 'clip [20, 16000] -> log2(x + 0) -> quantile
+    normalisation (fitted per training part)'. For the log and the report's provenance."""
+    clip = opts.get("clip") or {}
+    steps = []
+    if clip.get("floor") is not None or clip.get("ceiling") is not None:
+        lo, hi = clip.get("floor"), clip.get("ceiling")
+        steps.append(f"clip [{'-inf' if lo is None else f'{lo:g}'}, "
+                     f"{'inf' if hi is None else f'{hi:g}'}]")
+    transform = opts.get("transform", "cpm")
+    if transform == "log2":
+        steps.append(f"log2(x + {float(opts.get('pseudocount', 1.0)):g})")
+    elif transform != "none":
+        steps.append(transform + (" + log1p" if opts.get("log", True)
+                                  and transform in ("cpm", "tpm") else ""))
+    if opts.get("normalise", "none") != "none":
+        steps.append(f"{opts['normalise']} normalisation (fitted per training part)")
+    filt = opts.get("filter") or {}
+    if filt.get("method", "none") != "none":
+        steps.append(f"top {filt.get('n')} genes by {filt['method']} (fitted per training part)")
+    return " -> ".join(steps) or "none (values as given)"
 
 
 def gene_lengths_file(opts: dict) -> str | None:
@@ -351,6 +429,74 @@ def gene_lengths_file(opts: dict) -> str | None:
     if opts.get("transform") == "tpm" and source and Path(source).is_file():
         return source
     return None
+
+
+# ---- fold-fitted quantile normalisation ---------------------------------------------------------
+class QuantileNormaliser(TransformerMixin, BaseEstimator):
+    """Quantile normalisation against a reference fitted on training samples only.
+
+    fit: the reference distribution is the mean, rank by rank, of the training samples' sorted
+    values (`reference_`, ascending, one value per gene). transform: each sample (training or
+    test, one at a time) gets the reference value of its own rank per gene, so every sample ends
+    up with the reference's distribution and a test sample never changes the reference. Ties: a
+    group of equal values in one sample gets the mean of the reference values at the ranks it
+    occupies (all its members the same value; the sample's mean is kept).
+    """
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=np.float64)
+        self.reference_ = np.sort(X, axis=1).mean(axis=0)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "reference_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        cumulative = np.concatenate([[0.0], np.cumsum(self.reference_)])
+        lo = rankdata(X, method="min", axis=1).astype(np.int64) - 1  # first rank of the tie
+        hi = rankdata(X, method="max", axis=1).astype(np.int64)  # one past its last rank
+        return (cumulative[hi] - cumulative[lo]) / (hi - lo)
+
+
+def apply_fold_normalisation(train_fm: FeatureMatrix, test_fm: FeatureMatrix | None,
+                             method: str) -> tuple[FeatureMatrix, FeatureMatrix | None]:
+    """Fit the normaliser on the training samples only and apply it to both sets.
+
+    Same calling convention as `apply_fold_filter`: 'none' returns both unchanged; `test_fm`
+    None (the `full` data set of the leaky control) returns (normalised train, None).
+    """
+    if method not in NORMALISE_METHODS:
+        raise GenoganInputError(f"unknown normalisation '{method}'",
+                                fix=f"set `expression.normalise` to one of: "
+                                f"{', '.join(NORMALISE_METHODS)}")
+    if method == "none":
+        return train_fm, test_fm
+    _check_same_genes(train_fm, test_fm)
+    fitted = QuantileNormaliser().fit(train_fm.X)
+    return (_with_values(train_fm, fitted.transform(train_fm.X)),
+            None if test_fm is None else _with_values(test_fm, fitted.transform(test_fm.X)))
+
+
+def _with_values(fm: FeatureMatrix, X: np.ndarray) -> FeatureMatrix:
+    extra = None if fm.extra is None else fm.extra.copy()
+    return FeatureMatrix(X=X, y=fm.y.copy(), samples=fm.samples.copy(),
+                         feature_names=list(fm.feature_names), extra=extra)
+
+
+def _check_same_genes(train_fm: FeatureMatrix, test_fm: FeatureMatrix | None) -> None:
+    if test_fm is not None and list(test_fm.feature_names) != list(train_fm.feature_names):
+        raise GenoganInputError("training and test matrices have different genes",
+                                fix="build both from the same feature matrix")
+
+
+def fold_settings(config: dict) -> dict:
+    """What is fitted per training part, for `apply_fold_filter`: {method, n, normalise}.
+
+    The expression section's gene filter and normalisation for `input_type: expression`,
+    nothing (method and normalise 'none') for any other input."""
+    if config.get("input_type") != "expression":
+        return {"method": "none", "n": 1, "normalise": "none"}
+    expr = config["expression"]
+    return {**expr["filter"], "normalise": expr.get("normalise", "none")}
 
 
 # ---- the per-fold gene filter -----------------------------------------------------------------
@@ -398,17 +544,18 @@ class GeneFilter(SelectorMixin, BaseEstimator):
 
 
 def apply_fold_filter(train_fm: FeatureMatrix, test_fm: FeatureMatrix | None, method: str,
-                      n: int) -> tuple[FeatureMatrix, FeatureMatrix | None]:
-    """Fit a `GeneFilter` on the training samples only and keep the same genes in both sets.
+                      n: int, normalise: str = "none"
+                      ) -> tuple[FeatureMatrix, FeatureMatrix | None]:
+    """Fit the normaliser, then a `GeneFilter`, on the training samples only; apply both.
 
-    `method` 'none' returns both unchanged. The test matrix must have the training columns;
+    `normalise` ('none' or 'quantile', `apply_fold_normalisation`) runs first, on all genes.
+    `method` 'none' keeps every gene. The test matrix must have the training columns;
     `test_fm` None (the `full` data set, which has no test part) returns (filtered train, None).
     """
+    _check_same_genes(train_fm, test_fm)
+    train_fm, test_fm = apply_fold_normalisation(train_fm, test_fm, normalise)
     if method == "none":
         return train_fm, test_fm
-    if test_fm is not None and list(test_fm.feature_names) != list(train_fm.feature_names):
-        raise GenoganInputError("training and test matrices have different genes",
-                                fix="build both from the same feature matrix")
     selector = GeneFilter(method=method, n=n).fit(train_fm.X, train_fm.y)
     mask = selector.get_support()
     return _subset(train_fm, mask), None if test_fm is None else _subset(test_fm, mask)
@@ -435,6 +582,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--transform", choices=TRANSFORMS, default="cpm")
     p.add_argument("--no-log", action="store_true", help="no log1p after cpm/tpm")
     p.add_argument("--gene-lengths", default="", help="lengths file or column (for tpm)")
+    p.add_argument("--pseudocount", type=float, default=1.0, help="for log2: log2(x + this)")
+    p.add_argument("--clip-floor", type=float, default=None, help="clip below (e.g. 20)")
+    p.add_argument("--clip-ceiling", type=float, default=None, help="clip above (e.g. 16000)")
     p.add_argument("--out", required=True, help="output matrix (.parquet)")
     p.set_defaults(func=_cli)
 
@@ -449,7 +599,10 @@ def _cli(args) -> int:
     fm = build_expression_matrix(args.matrix, sheet.reset_index(drop=True),
                                  orientation=args.orientation, values=args.values,
                                  transform=args.transform, log=not args.no_log,
-                                 gene_lengths=args.gene_lengths, logger=log)
+                                 gene_lengths=args.gene_lengths,
+                                 pseudocount=args.pseudocount,
+                                 clip={"floor": args.clip_floor, "ceiling": args.clip_ceiling},
+                                 logger=log)
     write_matrix(fm, args.out)
     print(f"{args.out}: {fm.X.shape[0]} samples x {fm.X.shape[1]} genes")
     return 0
