@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from genogan.errors import GenoganInputError
@@ -256,3 +257,69 @@ def test_reduced_preprocessor_rank_round_trip_and_json():
                                atol=1e-6)  # float32 scores
     with pytest.raises(GenoganInputError, match="rank"):
         FeaturePreprocessor(rank=0)
+
+
+# ---- gaussian_pca comparator, mlp classifier, quality flags (issue 13) -------------------------
+def two_class_low_rank(rng, n_a=8, n_b=16, p=150):
+    X = low_rank(rng, n=n_a + n_b, p=p, rank=3)
+    y = np.array(["a"] * n_a + ["b"] * n_b)
+    X[y == "a", :20] += 3.0
+    return X, y
+
+
+def test_gaussian_pca_draws_class_conditional_samples_in_the_fold_space():
+    from genogan.benchmark.augment import make_augmenter
+
+    X, y = two_class_low_rank(np.random.default_rng(30))
+    aug = make_augmenter("gaussian_pca", amount=5, seed=4)
+    X_res, y_res = aug.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[:len(y)], X)  # real rows first, unchanged
+    syn, ys = X_res[len(y):], y_res[len(y):]
+    assert (ys == "a").sum() == 40 and (ys == "b").sum() == 80
+    for c in "ab":  # class means are kept: the shifted block tells the classes apart
+        np.testing.assert_allclose(syn[ys == c, :20].mean(), X[y == c, :20].mean(), atol=0.35)
+    again = make_augmenter("gaussian_pca", amount=5, seed=4).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(again, X_res)  # seeded
+    other = make_augmenter("gaussian_pca", amount=5, seed=5).fit_resample(X, y)[0]
+    assert not np.allclose(other[len(y):], syn)
+
+
+def test_mlp_classifier_is_seeded_and_honours_class_weight():
+    from genogan.benchmark.classify import MLP_HIDDEN, build_classifier
+
+    X, y = two_class_low_rank(np.random.default_rng(31), n_a=4, n_b=20)
+    a = build_classifier("mlp", seed=1).fit(X, y)
+    b = build_classifier("mlp", seed=1).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_allclose(a.predict_proba(X).sum(axis=1), 1.0)
+    assert a.named_steps["clf"].model_.hidden_layer_sizes == MLP_HIDDEN
+    w = build_classifier("mlp", seed=1, class_weight="balanced").fit(X, y)
+    assert not np.allclose(w.predict_proba(X), a.predict_proba(X))
+
+
+def summary(label, recall, density, dcr, gate=0.1, chance=0.5):
+    rows = [("label.accuracy_mean[logistic]", label + 0.02),
+            ("label.accuracy_mean[extra_trees]", label - 0.02), ("label.chance", chance),
+            ("fidelity.recall", recall), ("fidelity.density", density),
+            ("fidelity.detection_auc", 0.7), ("privacy.dcr_below_holdout_p05", dcr),
+            ("gate.dropped_fraction", gate)]
+    return pd.DataFrame({"metric": [r[0] for r in rows], "value": [r[1] for r in rows]})
+
+
+def test_quality_overview_flags_collapse_label_blindness_and_memorisation():
+    from genogan.quality.report import quality_overview
+
+    items = [("r0_f0", "bad", "1", summary(0.52, 0.0, 4.0, 0.95, gate=0.9)),
+             ("r0_f1", "bad", "1", summary(0.50, 0.1, 3.0, 0.85, gate=0.8)),
+             ("r0_f0", "good", "1", summary(0.90, 0.8, 1.0, 0.06)),
+             ("r0_f1", "good", "1", summary(0.86, 0.6, 0.8, 0.10))]
+    t = quality_overview(items).set_index("model")
+    assert t.loc["bad", "n"] == 2 and t.loc["bad", "label"] == pytest.approx(0.51)
+    assert t.loc["bad", "recall"] == pytest.approx(0.05)
+    assert t.loc["bad", "dcr_below_holdout_p05"] == pytest.approx(0.90)
+    assert t.loc["bad", ["collapse", "label_blind", "memorisation"]].all()
+    assert not t.loc["good", ["collapse", "label_blind", "memorisation"]].any()
+    words = t.loc["bad", "flags"]
+    assert "collapses" in words and "ignores its label" in words and "memorises" in words
+    assert "90%" in words and "85%" in words  # the numbers themselves, in words
+    assert "no collapse" in t.loc["good", "flags"]

@@ -2,7 +2,8 @@
 
 An arm id is `[leaky-]<method>[-x<ratio>]`:
 - `<method>`: a classical augmenter (`none`, `class_weight`, `smote`, `random_oversample`,
-  `gaussian_noise`, `mixup`) or a GAN model name of the GAN stage (`cwgan_gp`, `vanilla_gan`, ...);
+  `gaussian_noise`, `mixup`, `gaussian_pca`) or a GAN model name of the GAN stage (`cwgan_gp`,
+  `vanilla_gan`, ...);
 - `-x<ratio>`: a dose-response arm with synthetic:real ratio `<ratio>` (e.g. `cwgan_gp-x2`);
   without it the arm uses the configured default amount (`benchmark.amount`, e.g. balance);
 - `leaky-`: the INVALID control, the same augmenter fitted on the whole cohort before splitting.

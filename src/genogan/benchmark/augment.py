@@ -24,7 +24,7 @@ from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 
 CLASSICAL_METHODS = ("none", "smote", "random_oversample", "gaussian_noise", "mixup",
-                     "class_weight")
+                     "class_weight", "gaussian_pca")
 
 
 def parse_amount(amount):
@@ -200,6 +200,39 @@ class Mixup(Augmenter):
         return _concat(rows, labels, X, y)
 
 
+class GaussianPCA(Augmenter):
+    """`gaussian_pca`: a class-conditional Gaussian in the GAN stage's fold-fitted reduced space.
+
+    The non-adversarial comparator of the GANs: the same `FeaturePreprocessor` (transform,
+    standardise, top-`rank` principal components; fitted on the training rows passed in only)
+    maps the rows to whitened scores; per class, scores are drawn from N(class mean, pooled
+    within-class covariance) and mapped back with the fitted residual noise, exactly as a GAN's
+    generated scores are. The pooled covariance keeps a class of a few samples well defined.
+    """
+
+    def __init__(self, amount="balance", seed: int = 0, rank="auto"):
+        self.amount, self.seed, self.rank = amount, seed, rank
+
+    def generate(self, X, y, counts):
+        from genogan.gan.preprocess import FeaturePreprocessor
+
+        rng = self._rng()
+        prep = FeaturePreprocessor(rank=self.rank, scale_to_unit=False).fit(X)
+        U = prep.transform(X).astype(np.float64)
+        classes = [c for c in counts if counts[c] > 0]
+        means = {c: U[y == c].mean(axis=0) for c in np.unique(y)}
+        within = np.vstack([U[y == c] - means[c] for c in means])
+        cov = within.T @ within / max(len(U) - len(means), 1)
+        rows, labels = [], []
+        for cls in classes:
+            n_new = counts[cls]
+            rows.append(rng.multivariate_normal(means[cls], cov, size=n_new, method="eigh"))
+            labels.append(np.full(n_new, cls, dtype=y.dtype))
+        if not rows:
+            return _concat(rows, labels, X, y)
+        return prep.inverse_transform(np.vstack(rows), rng=rng), np.concatenate(labels)
+
+
 def _concat(rows, labels, X, y):
     if not rows:
         return np.empty((0, X.shape[1])), np.empty(0, dtype=y.dtype)
@@ -289,6 +322,7 @@ AUGMENTERS = {
     "random_oversample": RandomOversample,
     "gaussian_noise": GaussianNoise,
     "mixup": Mixup,
+    "gaussian_pca": GaussianPCA,
 }
 
 
@@ -322,7 +356,8 @@ def classical_synthetic(train, method: str, amount="balance", seed: int = 0,
 
     if method not in CLASSICAL_METHODS or method in ("none", "class_weight"):
         raise GenoganInputError(f"{method!r} adds no classical synthetic samples",
-                                fix="use smote, random_oversample, gaussian_noise or mixup")
+                                fix="use smote, random_oversample, gaussian_noise, mixup or "
+                                "gaussian_pca")
     aug = make_augmenter(method, amount, seed, params)
     X, y = aug.fit_resample(train.X, train.y)
     mask = np.asarray(aug.synthetic_mask_, dtype=bool)

@@ -12,20 +12,24 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils.class_weight import compute_sample_weight
 
 from genogan.benchmark.augment import synthetic_mask
 from genogan.benchmark.metrics import classification_metrics, default_positive
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 
-CLASSIFIERS = ("logreg", "random_forest", "svm")
+CLASSIFIERS = ("logreg", "random_forest", "svm", "mlp")
+MLP_HIDDEN = (64, 32)  # the fixed MLP architecture (two ReLU layers)
 
 
 def _model(name: str, seed: int, class_weight, params: dict):
@@ -38,8 +42,38 @@ def _model(name: str, seed: int, class_weight, params: dict):
     if name == "svm":  # RBF; scores from decision_function (no Platt-scaling inner CV)
         return SVC(**{"C": 1.0, "kernel": "rbf", "gamma": "scale", **params},
                    class_weight=class_weight, random_state=seed)
+    if name == "mlp":
+        return MLP(**params, class_weight=class_weight, random_state=seed)
     raise GenoganInputError(f"unknown classifier {name!r}",
                             fix=f"use one of: {', '.join(CLASSIFIERS)}")
+
+
+class MLP(ClassifierMixin, BaseEstimator):
+    """`mlp`: scikit-learn's MLPClassifier with a fixed architecture (`MLP_HIDDEN`, ReLU, Adam,
+    L2 `alpha`), seeded; `class_weight="balanced"` becomes per-sample weights (MLPClassifier
+    itself has no class_weight)."""
+
+    def __init__(self, hidden_layer_sizes=MLP_HIDDEN, alpha: float = 1e-2, max_iter: int = 500,
+                 class_weight=None, random_state=None):
+        self.hidden_layer_sizes, self.alpha, self.max_iter = hidden_layer_sizes, alpha, max_iter
+        self.class_weight, self.random_state = class_weight, random_state
+
+    def fit(self, X, y):
+        self.model_ = MLPClassifier(hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                                    alpha=self.alpha, max_iter=self.max_iter,
+                                    random_state=self.random_state)
+        weight = compute_sample_weight(self.class_weight, y) if self.class_weight else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model_.fit(X, y, sample_weight=weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
 
 
 def build_classifier(name: str, seed: int = 0, class_weight=None,

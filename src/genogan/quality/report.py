@@ -129,3 +129,84 @@ def run_gate(train_path, synthetic_path, out_parquet, out_tsv=None, *,
                                    "kept": int(result.keep.sum()),
                                    "dropped": result.n_dropped}]), out_tsv)
     return result
+
+
+# --------------------------------------------------------------------------- across folds
+# Flag thresholds on the means over folds and seeds (one home; the report quotes them)
+COLLAPSE_RECALL, COLLAPSE_DENSITY = 0.30, 1.5  # few real samples covered, crowded modes
+LABEL_BLIND_MARGIN = 0.10  # label fidelity within this of chance
+MEMORISATION_DCR = 0.20  # synthetic closer than the holdout's 5th percentile (0.05 expected)
+OVERVIEW_METRICS = {"label": "label.accuracy_mean", "chance": "label.chance",
+                    "recall": "fidelity.recall", "density": "fidelity.density",
+                    "detection_auc": "fidelity.detection_auc", "dcr_below_holdout_p05":
+                    "privacy.dcr_below_holdout_p05", "gate_dropped": "gate.dropped_fraction"}
+
+
+def overview_row(summary: pd.DataFrame) -> dict:
+    """The flag-relevant numbers of one quality summary table (label fidelity: mean over the
+    quality stage's classifiers)."""
+    value = summary.set_index("metric")["value"]
+    row = {}
+    for name, metric in OVERVIEW_METRICS.items():
+        hits = value[[m.split("[", 1)[0] == metric for m in value.index]]
+        row[name] = float(hits.mean()) if len(hits) else np.nan
+    return row
+
+
+def quality_overview(summaries) -> pd.DataFrame:
+    """Means over folds and seeds per model, with the three flags.
+
+    `summaries`: iterable of (dataset, model, seed, summary table). Columns: model, n (folds x
+    seeds), the OVERVIEW_METRICS means, collapse, label_blind, memorisation (bool) and `flags`
+    (the words the report prints).
+    """
+    rows = [{"dataset": d, "model": m, "seed": s, **overview_row(t)} for d, m, s, t in summaries]
+    if not rows:
+        return pd.DataFrame(columns=["model", "n", *OVERVIEW_METRICS, "collapse", "label_blind",
+                                     "memorisation", "flags"])
+    per_fold = pd.DataFrame(rows)
+    mean = per_fold.groupby("model", sort=True)[list(OVERVIEW_METRICS)].mean()
+    mean.insert(0, "n", per_fold.groupby("model", sort=True).size())
+    mean["collapse"] = (mean["recall"] < COLLAPSE_RECALL) & (mean["density"] > COLLAPSE_DENSITY)
+    mean["label_blind"] = mean["label"] <= mean["chance"] + LABEL_BLIND_MARGIN
+    mean["memorisation"] = mean["dcr_below_holdout_p05"] > MEMORISATION_DCR
+    mean["flags"] = [flag_words(model, r) for model, r in mean.iterrows()]
+    return mean.reset_index()
+
+
+def flag_words(model: str, r) -> str:
+    """One sentence per raised flag (or that none is raised), for the report and the log."""
+    words = []
+    if r["collapse"]:
+        words.append(f"{model} collapses: its samples cover only {r['recall']:.0%} of the real "
+                     f"samples (k-NN recall) while crowding them (density {r['density']:.2f}).")
+    if r["label_blind"]:
+        words.append(f"{model} ignores its label: a classifier trained on real data gives its "
+                     f"samples their requested class {r['label']:.0%} of the time (chance "
+                     f"{r['chance']:.0%}).")
+    if r["memorisation"]:
+        words.append(f"{model} memorises: {r['dcr_below_holdout_p05']:.0%} of its samples are "
+                     "closer to a training sample than 95% of unseen real samples are (about 5% "
+                     f"expected); the privacy gate drops {r['gate_dropped']:.0%}.")
+    if not words:
+        words.append(f"{model}: no collapse, label-blindness or memorisation flagged "
+                     f"(recall {r['recall']:.2f}, label fidelity {r['label']:.2f}, "
+                     f"{r['dcr_below_holdout_p05']:.0%} closer than the holdout's 5th "
+                     "percentile).")
+    return " ".join(words)
+
+
+def write_quality_overview(summary_paths, out_tsv, out_txt=None) -> pd.DataFrame:
+    """Read results/quality/{dataset}/{model}/seed{seed}/summary.tsv files, write the overview
+    table (TSV) and, optionally, its flags in words (one line per model)."""
+    items = []
+    for path in map(Path, summary_paths):
+        seed, model, dataset = path.parent.name, path.parent.parent.name, path.parents[2].name
+        items.append((dataset, model, seed.removeprefix("seed"), pd.read_csv(path, sep="\t")))
+    table = quality_overview(items)
+    write_table(table, out_tsv)
+    if out_txt:
+        from genogan.io import atomic_write_text
+
+        atomic_write_text(out_txt, "\n".join(table["flags"]) + "\n")
+    return table
