@@ -1,0 +1,109 @@
+"""No silent no-op: an augmenting arm that adds nothing is reported, not benchmarked as if it did.
+
+With `benchmark.amount: balance` every class is topped up to the majority class, so a cohort
+whose classes are equal in every training part gets 0 synthetic samples: the arm is `none` under
+another name, and `class_weight` ("balanced") gives every sample the same weight, which is
+`none` too. The benchmark would then compare `none` with `none` and report "no difference".
+
+At validation (`check_augmentation_adds`, from the sheet's labels and the very training parts
+the workflow will build, `cohort_check.training_parts`): an arm that adds nothing in EVERY
+training part it runs on is an error (it cannot answer the benchmark's question, its GAN
+trainings would be hours of wasted work, and a ratio amount fixes it); one that adds nothing in
+some parts only is a warning, and so is `class_weight` on balanced classes (no amount changes
+it; the arm is harmless and listed in the shipped config).
+In the report (`noop_arms_note`, from the per-fold metrics): a sentence naming every arm that
+trained on no synthetic sample at all.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from genogan.errors import GenoganInputError
+
+FIX = ("set `benchmark.amount` to a synthetic:real ratio (e.g. 1: one synthetic sample per real "
+       "one in every class, whatever the class balance), or list dose-response arms such as "
+       "smote-x1")
+
+
+def arm_additions(parts: dict, bench: dict) -> dict[str, dict[str, int]]:
+    """{arm: {data set: synthetic samples it adds to that training part}} for every valid
+    augmenting arm of the plan; `class_weight` counts as adding 1 when it reweights anything
+    (its classes differ in size) and 0 when all weights are equal."""
+    from genogan.benchmark.arms import parse_arm
+    from genogan.benchmark.augment import class_counts
+    from genogan.benchmark.targets import classify_jobs
+
+    added: dict[str, dict[str, int]] = {}
+    for dataset, arm_id, _ in classify_jobs(bench):
+        arm = parse_arm(arm_id)
+        if arm.method == "none" or arm.leaky or dataset not in parts:
+            continue
+        counts = parts[dataset][0]
+        counts = counts[counts > 0]
+        if arm.method == "class_weight":
+            n = int(counts.nunique() > 1)
+        else:
+            y = np.repeat(counts.index.to_numpy(), counts.to_numpy())
+            n = int(sum(class_counts(y, arm.amount(bench["amount"])).values()))
+        added.setdefault(arm_id, {})[dataset] = n
+    return added
+
+
+def check_augmentation_adds(sheet: pd.DataFrame, config: dict, path=None,
+                            logger: logging.Logger | None = None) -> dict:
+    """Error when an augmenting arm adds nothing in every training part it runs on, warning when
+    it adds nothing in some of them. Returns `arm_additions` (for tests and the log)."""
+    from genogan.benchmark.targets import benchmark_settings
+    from genogan.cohort_check import training_parts
+
+    bench = benchmark_settings(config.get("benchmark", {}))
+    parts = training_parts(sheet["condition"], sheet["sample"], bench)
+    added = arm_additions(parts, bench)
+    layout = _layout(sheet)
+    log = logger or logging.getLogger("genogan")
+    never = sorted(a for a, per in added.items() if not any(per.values()))
+    if "class_weight" in never:  # no amount can change that: a warning, the arm is harmless
+        never.remove("class_weight")
+        del added["class_weight"]
+        log.warning("arm class_weight reweights nothing: classes %s are balanced in every "
+                    "training part, so it equals `none` (drop it from benchmark.arms)", layout)
+    if never:
+        raise GenoganInputError(
+            f"arm(s) {', '.join(never)} add no synthetic sample in any training part: with "
+            f"`benchmark.amount: {bench['amount']}` and classes {layout} there is nothing to "
+            "top up, so each would be benchmarked as `none` against `none`", path=path, fix=FIX)
+    for arm, per in added.items():
+        empty = [ds for ds, n in per.items() if n == 0]
+        if empty and arm == "class_weight":
+            log.warning("arm class_weight reweights nothing in %d of its %d training parts "
+                        "(first: %s; classes there are balanced); there it equals `none`",
+                        len(empty), len(per), empty[0])
+        elif empty:
+            log.warning(
+                "arm %s adds no synthetic sample in %d of its %d training parts (first: %s; "
+                "classes there are balanced); there it equals `none`. To exercise it: %s", arm,
+                len(empty), len(per), empty[0], FIX)
+    return added
+
+
+def _layout(sheet: pd.DataFrame) -> str:
+    counts = sheet["condition"].astype(str).value_counts().sort_index()
+    return ", ".join(f"{c} {n}" for c, n in counts.items())
+
+
+def noop_arms_note(per_fold: pd.DataFrame) -> str:
+    """For the report: '' or one sentence naming the augmenting arms (not `none`, not
+    `class_weight`, which adds no samples by design) that trained on no synthetic sample in any
+    evaluation of the per-fold metrics table (`n_train_synthetic`)."""
+    rows = per_fold[~per_fold["method"].isin(["none", "class_weight"])]
+    totals = rows.groupby("arm", sort=True)["n_train_synthetic"].sum()
+    idle = [str(a) for a, n in totals.items() if n == 0]
+    if not idle:
+        return ""
+    return (f"No augmentation happened in arm(s) {', '.join(idle)}: they trained on 0 synthetic "
+            "samples in every split (balanced classes with `benchmark.amount: balance`), so "
+            "their results are those of `none`, not evidence about augmentation.")
