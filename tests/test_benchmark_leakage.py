@@ -218,7 +218,7 @@ def test_permuted_label_null_control_is_at_chance_while_signal_is_found():
     table = run_benchmark(fm, cfg).tables["aggregate"]
     auroc = table[table.metric == "auroc"].set_index(["scenario", "arm"])
     for arm in ("none", "gaussian_noise", "smote"):
-        null = auroc.loc[("null", arm)]
+        null = auroc.loc[("null_control", arm)]
         assert null["ci_low"] <= 0.5 <= null["ci_high"], (arm, null[["mean", "ci_low"]])
         assert auroc.loc[("main", arm), "ci_low"] > 0.6  # the real labels do carry signal
 
@@ -243,7 +243,7 @@ def test_tiny_end_to_end_benchmark(tmp_path):
     assert oof.groupby(["repeat", "generator_seed"])["sample"].apply(
         lambda s: s.is_unique and len(s) == 30).all()
     agg = res.tables["aggregate"]
-    assert set(agg["scenario"]) == {"main", "learning_curve", "null"}
+    assert set(agg["scenario"]) == {"main", "learning_curve", "null_control"}
     assert not agg["arm"].str.startswith("leaky").any()  # leaky arms only in the inflation table
     row = agg.query("scenario == 'main' and arm == 'smote' and metric == 'auroc'").iloc[0]
     assert row["n"] == 6 and row["n_seeds"] == 2 and 0 <= row["p_nb"] <= 1
@@ -322,7 +322,12 @@ def test_aggregate_round_trips_through_tsv(tmp_path):
     tables = jobs.aggregate_job([tmp_path / "m.tsv"], [tmp_path / "o.tsv"], cfg, outs)
     for key in ("aggregate", "inflation", "worth", "pooled_oof"):
         pd.testing.assert_frame_equal(tables[key], res.tables[key], check_dtype=False)
-    assert {"main", "null", "learning_curve"} == set(tables["aggregate"]["scenario"])
+    assert {"main", "null_control", "learning_curve"} == set(tables["aggregate"]["scenario"])
+    # any reader (pandas' default NA list holds 'null', R's read.delim, a spreadsheet) sees a
+    # scenario in every row of the written tables: null-control rows were once read as empty
+    for key in ("per_fold", "aggregate"):
+        plain = pd.read_csv(outs[key], sep="\t")
+        assert plain["scenario"].notna().all() and "null_control" in set(plain["scenario"])
     assert all(p.exists() for p in outs.values())  # empty tables are still written
 
 

@@ -62,9 +62,9 @@ def test_dose_and_leaky_arms_never_enter_the_answer():
 
 @pytest.mark.parametrize("ci, at_chance", [((0.4, 0.6), True), ((0.55, 0.7), False)])
 def test_null_control_sentence(ci, at_chance):
-    table = pd.DataFrame([_row("none", np.nan, np.nan, np.nan, np.nan, scenario="null",
+    table = pd.DataFrame([_row("none", np.nan, np.nan, np.nan, np.nan, scenario="null_control",
                                mean=0.5, ci=(0.4, 0.6)),
-                          _row("cwgan_gp", 0, 0, 0, 1, scenario="null", mean=np.mean(ci),
+                          _row("cwgan_gp", 0, 0, 0, 1, scenario="null_control", mean=np.mean(ci),
                                ci=ci)])
     text = null_sentence(table, "logreg")
     assert ("every arm is at chance" in text) == at_chance

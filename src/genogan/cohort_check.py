@@ -117,7 +117,7 @@ def _fix(first: str, dataset: str, bench: dict) -> str:
                               "benchmark.learning_curve.enabled: false",
             "imbalance": "raise the smallest benchmark.imbalance.minority_fractions or set "
                          "benchmark.imbalance.enabled: false",
-            "null": "set benchmark.null_control.enabled: false",
+            "null_control": "set benchmark.null_control.enabled: false",
             "main": "or drop that class from the sheet"}[scenario]
     return f"{first}, {folds}{hint}"
 

@@ -237,7 +237,7 @@ def _worth_note(worth: pd.DataFrame, classifier: str, metric: str) -> str:
 
 def plot_null(table: pd.DataFrame, path, metric: str = "auroc") -> None:
     """Permuted-label control: every arm's score with its CI must straddle chance."""
-    null = table[(table["scenario"] == "null") & (table["metric"] == metric)]
+    null = table[(table["scenario"] == "null_control") & (table["metric"] == metric)]
     if null.empty:
         return _empty(path, "Null control", "null control disabled or empty")
     arms = list(dict.fromkeys(null["arm"]))

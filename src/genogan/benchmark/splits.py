@@ -72,9 +72,9 @@ class DatasetId:
 
     @property
     def scenario(self) -> str:
-        """`main`, `learning_curve`, `imbalance` or `null` (how the aggregation groups rows)."""
+        """`main`, `learning_curve`, `imbalance` or `null_control` (how the aggregation groups rows)."""
         if self.null:
-            return "null"
+            return "null_control"
         if self.minority != 100:
             return "imbalance"
         return "learning_curve" if self.percent != 100 else "main"

@@ -15,7 +15,7 @@ import pandas as pd
 
 from genogan.benchmark.metrics import METRIC_LABELS
 
-NULL_SCENARIO = "null"
+NULL_SCENARIO = "null_control"
 CHANCE = {"auroc": 0.5, "balanced_accuracy": 0.5, "mcc": 0.0}
 
 
