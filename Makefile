@@ -32,7 +32,8 @@ gpu-tensorflow: $(VENV)/.installed
 
 run: env
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
-	$(BIN)/snakemake --profile profiles/local --report results/report.html
+	$(BIN)/snakemake --profile profiles/local --report results/report.html --quiet all
+	@$(BIN)/genogan verdict --config config/config.yaml
 	@echo "Report: results/report.html"
 
 dry-run: env

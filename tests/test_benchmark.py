@@ -45,9 +45,9 @@ from genogan.benchmark.stats import (
     worth_real_samples,
 )
 from genogan.benchmark.targets import (
+    Plan,
     benchmark_settings,
     benchmark_targets,
-    classify_inputs,
     classify_jobs,
     gan_trainings,
     required_gan_amount,
@@ -457,18 +457,23 @@ def test_targets_and_gan_count_for_demo_like_config():
     assert "results/benchmark/plots/leaky_inflation.png" in targets
 
 
-def test_classify_inputs_gan_and_leaky():
-    s = benchmark_settings(DEMO_LIKE)
-    gan = classify_inputs("r1_f2", "cwgan_gp-x2", s)
-    assert gan["synthetic"] == ["results/synthetic/r1_f2/cwgan_gp/seed1.parquet",
-                                "results/synthetic/r1_f2/cwgan_gp/seed2.parquet"]
-    assert classify_inputs("null_r0_f1", "cwgan_gp", s)["synthetic"] == [
-        "results/synthetic/null_r0_f1/cwgan_gp/seed1.parquet"]
-    leaky = classify_inputs("r0_f0", "leaky-cwgan_gp", s)
-    assert all("/full/" in p for p in leaky["synthetic"])
-    assert classify_inputs("r0_f0", "leaky-smote", s)["full"] == (
-        "results/datasets/full/train.parquet")
-    assert "full" not in classify_inputs("r0_f0", "smote", s)
+def test_evaluate_inputs_gan_and_leaky():
+    """One evaluate job per split reads its data sets, the batches holding its pools and (for
+    leaky classical arms) the whole cohort; pools are keyed dataset/model/seed."""
+    plan = Plan(benchmark_settings({**DEMO_LIKE, "gan_trainings_per_job": 4}))
+    inputs = plan.evaluate_inputs("r1_f2")
+    assert "results/datasets/r1_f2/train.parquet" in inputs["train"]
+    assert "results/datasets/r1_f2_p25/train.parquet" not in inputs["train"]  # lc: repeat 0 only
+    assert inputs["full"] == "results/datasets/full/train.parquet"
+    pools = plan.pools_of(plan.evaluations["r1_f2"])
+    assert set(pools) == {f"{d}/{m}/{g}" for d in ("r1_f2", "full") for m in
+                          ("cwgan_gp", "vanilla_gan") for g in (1, 2)} - {
+        "full/vanilla_gan/1", "full/vanilla_gan/2"}
+    assert all(p.startswith(tuple(inputs["pools"])) for p in pools.values())
+    assert set(plan.pools_of(plan.evaluations["r0_f1"])) >= {"null_r0_f1/cwgan_gp/1"}
+    assert "null_r0_f1/cwgan_gp/2" not in plan.pools_of(plan.evaluations["r0_f1"])
+    gated = Plan(benchmark_settings({**DEMO_LIKE, "use_gated_synthetic": True}))
+    assert gated.evaluate_inputs("r0_f0")["pools"][0].endswith("gated.parquet")
 
 
 def test_settings_errors():

@@ -1,8 +1,9 @@
 """The benchmark rules in a tiny Snakemake workflow (classical arms + a precomputed 'GAN' pool).
 
 The scratch Snakefile includes only workflow/rules/benchmark.smk; the feature matrix and the
-synthetic pools of a stand-in GAN model are placed as source files, so the test needs neither the
-upstream stages nor TensorFlow. Pools are made from each data set's train.parquet only.
+synthetic pools of a stand-in GAN model are placed as source files (where the train_gan batches
+would write them), so the test needs neither the upstream stages nor TensorFlow. Pools are made
+from each data set's training part only. One evaluate job per split.
 """
 
 import os
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from genogan.benchmark.splits import dataset_from_id, make_splits
-from genogan.benchmark.targets import benchmark_settings, benchmark_targets, gan_trainings
+from genogan.benchmark.targets import Plan, benchmark_settings, benchmark_targets
 from genogan.features import FeatureMatrix, write_matrix
 from conftest import gaussian_matrix
 
@@ -65,11 +66,11 @@ def _setup(workdir: Path) -> FeatureMatrix:
     fm = _matrix()
     write_matrix(fm, workdir / "results/features/matrix.parquet")
     s = benchmark_settings(BENCH)
+    plan = Plan(s)
     splits = make_splits(fm.samples, fm.y, s["folds"], s["repeats"], s["seed"])
-    for dataset, model, seed in gan_trainings(s):
+    for dataset, model, seed in plan.trainings:  # where train_gan batches put their pools
         train = fm if dataset == "full" else dataset_from_id(fm, splits, dataset, s["seed"])[0]
-        write_matrix(_pool(train, seed),
-                     workdir / f"results/synthetic/{dataset}/{model}/seed{seed}.parquet")
+        write_matrix(_pool(train, seed), workdir / plan.pool_file(dataset, model, seed))
     (workdir / "Snakefile").write_text(SNAKEFILE)
     (workdir / "config.yaml").write_text(yaml.safe_dump({"benchmark": BENCH}))
     return fm
@@ -87,6 +88,8 @@ def _snakemake(workdir, *args):
 def test_benchmark_rules_run_end_to_end_and_report(tmp_path):
     fm = _setup(tmp_path)
     _snakemake(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "logs/evaluate").iterdir()) == [
+        "r0_f0.log", "r0_f1.log"]  # one job per split: main, learning-curve and null data sets
     for target in benchmark_targets({"benchmark": BENCH}):
         assert (tmp_path / target).stat().st_size > 0, target
     per_fold = pd.read_csv(tmp_path / "results/benchmark/per_fold.tsv", sep="\t")

@@ -1,4 +1,5 @@
-"""The GAN rules (workflow/rules/gan.smk) inside a tiny workflow, and a real SIGKILL + resume."""
+"""The GAN rule (workflow/rules/gan.smk) inside a tiny workflow, its GPU/threads scheduling, and a
+real SIGKILL + resume."""
 
 import json
 import os
@@ -13,7 +14,14 @@ import pytest
 import yaml
 
 from genogan.features import FeatureMatrix, read_matrix, write_matrix
-from genogan.gan.pipeline import RULE_TRAIN_KEYS, rule_params
+from genogan.benchmark.targets import Plan, benchmark_settings, gan_training_seed
+from genogan.gan.pipeline import (
+    RULE_TRAIN_KEYS,
+    gan_gpu_request,
+    gan_threads,
+    rule_params,
+    visible_gpus,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -25,11 +33,19 @@ GAN_CONFIG = {
     "keep_checkpoints": False, "amount": {"mode": "absolute", "value": 5},
     "cwgan_gp": {"latent_dim": 8, "generator_units": [16], "critic_units": [16], "n_critic": 2},
     "vanilla_gan": {"latent_dim": 8, "generator_units": [16], "discriminator_units": [16]},
-    "resources": {"threads": 1, "mem_mb": 2000, "runtime": "30m", "gpu": 1,
+    "resources": {"threads": 2, "mem_mb": 2000, "runtime": "30m", "gpu": 1,
                   "gpu_model": "a100", "gres": ""},
 }
-TARGETS = ["results/synthetic/full/cwgan_gp/seed1.parquet",
-           "results/synthetic/r0_f1/vanilla_gan/seed2.parquet"]
+# three GAN trainings (cwgan_gp on the whole cohort for the leaky control, vanilla_gan on both
+# folds), two per train_gan job: b0 = [full cwgan_gp, r0_f0 vanilla_gan], b1 = [r0_f1 vanilla_gan]
+BENCH_CONFIG = {"folds": 2, "repeats": 1, "generator_seeds": [1], "classifiers": ["logreg"],
+                "arms": ["none", "vanilla_gan"], "gan_trainings_per_job": 2,
+                "dose_response": {"enabled": False}, "learning_curve": {"enabled": False},
+                "null_control": {"enabled": False},
+                "leaky_control": {"enabled": True, "arms": ["cwgan_gp"]}}
+PLAN = Plan(benchmark_settings(BENCH_CONFIG))
+TARGETS = [f"results/gan/{b}" for b in PLAN.batches]
+DATASETS = ("full", "r0_f0", "r0_f1")
 
 
 def kmer_frequencies(n=20, d=10, seed=0):
@@ -52,8 +68,9 @@ def tiny_workflow(tmp_path):
         'configfile: "config.yaml"\n\n\n'
         f'include: "{REPO}/workflow/rules/gan.smk"\n\n\n'
         f"rule all:\n    input:\n" + "".join(f'        "{t}",\n' for t in TARGETS))
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"gan": GAN_CONFIG}))
-    for dataset in ("full", "r0_f1"):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"gan": GAN_CONFIG,
+                                                          "benchmark": BENCH_CONFIG}))
+    for dataset in DATASETS:
         write_train(tmp_path / f"results/datasets/{dataset}/train.parquet")
     return tmp_path
 
@@ -74,32 +91,66 @@ def test_rule_params_only_what_training_uses():
     assert rule_params({"epochs": 3}, "vanilla_gan") == {"epochs": 3, "vanilla_gan": {}}
 
 
-def test_gan_rules_dry_run_requests_gpu(tiny_workflow):
-    out = snakemake(tiny_workflow, "-n")
-    assert out.count("rule train_gan:") == 2 and out.count("rule generate:") == 2
-    for text in ("gpu=1", "gpu_model=a100", "mem_mb=2000", "runtime=30"):
+def test_plan_batches_trainings_in_split_order():
+    assert PLAN.batches == {"b0": [("full", "cwgan_gp", 1), ("r0_f0", "vanilla_gan", 1)],
+                            "b1": [("r0_f1", "vanilla_gan", 1)]}
+    one_each = Plan(benchmark_settings({**BENCH_CONFIG, "gan_trainings_per_job": 1}))
+    assert len(one_each.batches) == 3 and all(len(v) == 1 for v in one_each.batches.values())
+    seeds = {gan_training_seed(d, 1) for d, _, _ in PLAN.trainings}
+    assert len(seeds) == 3  # every split's GAN is its own draw
+
+
+def test_gpu_request_and_threads_follow_the_machine(tmp_path):
+    proc, dev = tmp_path / "proc", tmp_path / "dev"
+    dev.mkdir()
+    assert visible_gpus({}, proc, dev) == 0
+    (dev / "nvidia0").touch()
+    (dev / "nvidia1").touch()
+    (dev / "nvidiactl").touch()  # the control device is not a GPU
+    assert visible_gpus({}, proc, dev) == 2
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "1"}, proc, dev) == 1
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}, proc, dev) == 0
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}, proc, dev) == 0
+    (proc / "0000:01:00.0").mkdir(parents=True)
+    assert visible_gpus({}, proc, tmp_path / "none") == 1
+    # CPU-only machine: no GPU request (the local profile's gpu=1 cap does not serialise) and
+    # one thread per training; with a GPU, or on a cluster, the configured values
+    assert gan_gpu_request(1, gpus=0) == 0 and gan_threads(2, gpus=0) == 1
+    assert gan_gpu_request(1, gpus=1) == 1 and gan_threads(2, gpus=1) == 2
+    assert gan_gpu_request(1, gpus=0, local=False) == 1 and gan_threads(2, gpus=0, local=False) == 2
+
+
+def test_gan_rule_dry_run_resources(tiny_workflow):
+    out = snakemake(tiny_workflow, "-n", "--cores", "4")
+    assert out.count("rule train_gan:") == len(PLAN.batches) == 2
+    gpus = visible_gpus()
+    for text in (f"gpu={1 if gpus else 0}", "gpu_model=a100", "mem_mb=2000", "runtime=30"):
         assert text in out, f"{text} not in dry-run output:\n{out[-3000:]}"
-    assert "logs/train_gan/full/cwgan_gp/seed1.log" in out
-    assert "results/gan/r0_f1/vanilla_gan/seed2/loss.png" in out
+    # Snakemake prints `threads:` only above 1: 2 (configured) with a GPU, 1 on CPU
+    assert ("threads: 2" in out) == bool(gpus), out[-3000:]
+    assert "logs/train_gan/b0.log" in out and "results/gan/b1" in out
+    assert "rule generate" not in out  # pools are sampled in the training job
 
 
 @pytest.mark.slow
 def test_gan_rules_run_in_a_tiny_workflow(tiny_workflow):
     snakemake(tiny_workflow, "--cores", "2")
     wd = tiny_workflow
-    model_dir = wd / "results/gan/full/cwgan_gp/seed1"
+    model_dir = wd / "results/gan/b0/full/cwgan_gp/seed1"
     names = {"generator.weights.h5", "critic.weights.h5", "preprocess.json", "model.json",
-             "history.tsv", "loss.png"}
+             "history.tsv", "loss.png", "synthetic.parquet"}
     assert {p.name for p in model_dir.iterdir()} == names
-    assert json.loads((model_dir / "model.json").read_text())["classes"] == ["case", "control"]
-    log = (wd / "logs/train_gan/full/cwgan_gp/seed1.log").read_text()
-    assert "no GPU found, training on CPU" in log
+    meta = json.loads((model_dir / "model.json").read_text())
+    assert meta["classes"] == ["case", "control"]
+    log = (wd / "logs/train_gan/b0.log").read_text()
+    assert "no GPU found, training on CPU" in log and "training 2 of 2" in log
     assert not (wd / "checkpoints/gan/full/cwgan_gp/seed1").exists()
-    fm = read_matrix(wd / TARGETS[1])
+    fm = read_matrix(wd / PLAN.pool_file("r0_f1", "vanilla_gan", 1))
     assert fm.y.tolist() == ["case"] * 5 + ["control"] * 5
     assert fm.extra["synthetic"].all() and fm.extra["model"].eq("vanilla_gan").all()
+    assert fm.extra["seed"].eq(gan_training_seed("r0_f1", 1)).all()
     np.testing.assert_allclose(fm.X.sum(axis=1), 1.0)
-    assert (wd / "logs/benchmark/train_gan/full/cwgan_gp/seed1.tsv").exists()
+    assert (wd / "logs/benchmark/train_gan/b0.tsv").exists()
 
 
 def genogan_train(workdir, out, epochs):

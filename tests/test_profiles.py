@@ -152,8 +152,18 @@ def test_no_site_placeholder_is_left_active():
 
 
 def test_local_profile_caps_gpu_at_one():
+    """The cap serialises GAN jobs only where they request a GPU: train_gan asks for one only
+    on a machine that has one (tests/test_gan_workflow.py::test_gpu_request_and_threads...)."""
     resources = snakemake_args("local")["resources"]
     assert "gpu=1" in resources, resources
+
+
+def test_local_profile_keeps_the_terminal_quiet():
+    """No per-job rule blocks or `Shell command: None` lines; progress and errors stay."""
+    profile = load("local")
+    assert not profile.get("printshellcmds")
+    assert "rules" in profile["quiet"] and "progress" not in profile["quiet"]
+    assert profile["show-failed-logs"] is True
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

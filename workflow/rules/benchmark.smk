@@ -1,13 +1,12 @@
-# Leakage-free classification benchmark: splits -> per-fold data sets -> classify -> aggregate -> plots.
-# The job list comes from genogan.benchmark.targets (unit-tested); rule `all` calls benchmark_targets.
-# Leakage is structural: rule fold_dataset writes a fold's training part and test part to separate
-# files, and the GAN rules (gan.smk) read only train.parquet.
+# Leakage-free classification benchmark: splits -> per-fold data sets -> evaluate -> aggregate -> plots.
+# The job list comes from genogan.benchmark.targets.Plan (unit-tested), computed once here; rule
+# `all` calls benchmark_targets. Leakage is structural: rule datasets writes each data set's
+# training part and test part to separate files, and the GAN rules (gan.smk) read only
+# train.parquet. One evaluate job per split runs all its arms x classifiers in-process.
 from genogan.benchmark import targets as bench_targets
-from genogan.benchmark.arms import ARM_REGEX
-from genogan.benchmark.classify import CLASSIFIERS
-from genogan.benchmark.splits import DATASET_REGEX
 
 BENCH = bench_targets.benchmark_settings(config.get("benchmark", {}))
+BENCH_PLAN = bench_targets.Plan(BENCH)
 # fitted per training fold (never on the whole matrix): the expression gene filter
 FEATURE_FILTER = (
     config["expression"]["filter"]
@@ -33,53 +32,44 @@ rule split:
         "../scripts/split.py"
 
 
-rule fold_dataset:
+# Every data set's training part and test part, each to its own file, in one job.
+rule datasets:
     input:
         matrix="results/features/matrix.parquet",
         splits="results/splits/splits.tsv",
     output:
-        train="results/datasets/{dataset}/train.parquet",
-        test="results/datasets/{dataset}/test.parquet",
+        train=[f"results/datasets/{ds}/train.parquet" for ds in BENCH_PLAN.datasets()],
+        test=[
+            f"results/datasets/{ds}/test.parquet"
+            for ds in BENCH_PLAN.datasets()
+            if ds != "full"
+        ],
     log:
-        "logs/fold_dataset/{dataset}.log",
-    wildcard_constraints:
-        dataset=DATASET_REGEX,
+        "logs/datasets.log",
+    benchmark:
+        "logs/benchmark/datasets.tsv"
     conda:
         "../../envs/ml.yaml"
     params:
+        datasets=BENCH_PLAN.datasets(),
         seed=BENCH["seed"],
         feature_filter=FEATURE_FILTER,
     script:
-        "../scripts/fold_dataset.py"
+        "../scripts/datasets.py"
 
 
-rule full_dataset:
+# Every arm x classifier of one split (its main fold and scenario data sets) in one process.
+rule evaluate:
     input:
-        matrix="results/features/matrix.parquet",
+        unpack(lambda wc: BENCH_PLAN.evaluate_inputs(wc.split)),
     output:
-        train="results/datasets/full/train.parquet",
+        **bench_targets.evaluate_outputs("{split}"),
     log:
-        "logs/full_dataset.log",
-    conda:
-        "../../envs/ml.yaml"
-    script:
-        "../scripts/fold_dataset.py"
-
-
-rule classify:
-    input:
-        unpack(lambda wc: bench_targets.classify_inputs(wc.dataset, wc.arm, BENCH)),
-    output:
-        metrics="results/classify/{dataset}/{arm}/{classifier}.tsv",
-        oof="results/classify/{dataset}/{arm}/{classifier}.oof.tsv",
-    log:
-        "logs/classify/{dataset}/{arm}/{classifier}.log",
+        "logs/evaluate/{split}.log",
     benchmark:
-        "logs/benchmark/classify/{dataset}/{arm}/{classifier}.tsv"
+        "logs/benchmark/evaluate/{split}.tsv"
     wildcard_constraints:
-        dataset=DATASET_REGEX,
-        arm=ARM_REGEX,
-        classifier="|".join(CLASSIFIERS),
+        split="r[0-9]+_f[0-9]+",
     conda:
         "../../envs/ml.yaml"
     threads: 1
@@ -87,14 +77,16 @@ rule classify:
         mem_mb=BENCH["mem_mb"],
         runtime=BENCH["runtime"],
     params:
-        benchmark=lambda wc: bench_targets.classify_params(BENCH, wc.arm, wc.classifier),
+        jobs=lambda wc: BENCH_PLAN.evaluations[wc.split],
+        pools=lambda wc: BENCH_PLAN.pools_of(BENCH_PLAN.evaluations[wc.split]),
+        benchmark=bench_targets.evaluate_params(BENCH),
     script:
-        "../scripts/classify.py"
+        "../scripts/evaluate.py"
 
 
 rule aggregate:
     input:
-        **bench_targets.all_classify_outputs(config),
+        **bench_targets.all_evaluate_outputs(config),
     output:
         per_fold="results/benchmark/per_fold.tsv",
         aggregate=report(
@@ -163,28 +155,3 @@ rule plots:
         benchmark=BENCH,
     script:
         "../scripts/plots.py"
-
-
-# Synthetic samples of the classical baselines (SMOTE, noise, ...) as files, so the quality stage
-# scores them beside the GANs, with pools of the same size as the GANs' (`gan.amount`).
-# Reads only the fold's training part.
-GAN_AMOUNT = config.get("gan", {}).get("amount", {"mode": "multiple", "value": 5})
-BASELINE_POOL = GAN_AMOUNT["value"] if GAN_AMOUNT["mode"] == "multiple" else "balance"
-rule baseline_synthetic:
-    input:
-        train="results/datasets/{dataset}/train.parquet",
-    output:
-        "results/synthetic/{dataset}/{model}/seed{seed}.parquet",
-    log:
-        "logs/baseline_synthetic/{dataset}/{model}/seed{seed}.log",
-    wildcard_constraints:
-        dataset=DATASET_REGEX,
-        model="smote|random_oversample|gaussian_noise|mixup",
-        seed="[0-9]+",
-    conda:
-        "../../envs/ml.yaml"
-    params:
-        amount=BASELINE_POOL,
-        augmenter_params=lambda wc: BENCH["augmenter_params"].get(wc.model, {}),
-    script:
-        "../scripts/baseline_synthetic.py"

@@ -1,57 +1,66 @@
 # Quality of synthetic samples (fidelity, label fidelity, utility, privacy) per fold, and the
 # leakage-free privacy gate. Settings: config["quality"] (detection_folds, mmd_permutations,
 # privacy_gate: {enabled, percentile}).
+from genogan.benchmark import targets as quality_targets_mod
 
-QUALITY_DIR = "results/quality/{dataset}/{model}/seed{seed}"
+QUALITY_DIR = "results/quality/{dataset}/{model}/seed{seed}"  # privacy_gate's files
+QUALITY_BENCH = quality_targets_mod.benchmark_settings(config.get("benchmark", {}))
+QUALITY_PLAN = quality_targets_mod.Plan(QUALITY_BENCH)
+QUALITY_MODELS = quality_targets_mod.quality_models(QUALITY_BENCH)
+QUALITY_SEED = int(QUALITY_BENCH["generator_seeds"][0])
+# classical baselines' pools: sized like the GAN pools (`gan.amount`), drawn in the quality job
+GAN_AMOUNT = config.get("gan", {}).get("amount", {"mode": "multiple", "value": 5})
+BASELINE_POOL = GAN_AMOUNT["value"] if GAN_AMOUNT["mode"] == "multiple" else "balance"
+QUALITY_CAPTIONS = {"pca": "PCA overlay", "dcr": "distance to closest record"}
 
 
+# Fidelity, utility and privacy of every synthetic source (GANs, classical baselines) of one
+# split, in one process.
 rule quality:
     input:
-        train="results/datasets/{dataset}/train.parquet",
-        holdout="results/datasets/{dataset}/test.parquet",
-        synthetic="results/synthetic/{dataset}/{model}/seed{seed}.parquet",
+        unpack(lambda wc: QUALITY_PLAN.quality_inputs(wc.dataset)),
     output:
-        summary=report(
-            f"{QUALITY_DIR}/summary.tsv",
-            caption="../report/quality_summary.rst",
-            category="Synthetic data quality",
-            subcategory="{model}",
-            labels={
-                "dataset": "{dataset}",
-                "seed": "{seed}",
-                "result": "summary table",
-            },
-        ),
-        per_feature=f"{QUALITY_DIR}/per-feature.tsv",
-        fidelity_by_class=f"{QUALITY_DIR}/fidelity-by-class.tsv",
-        detection=f"{QUALITY_DIR}/detection.tsv",
-        label_fidelity=f"{QUALITY_DIR}/label-fidelity.tsv",
-        utility=f"{QUALITY_DIR}/utility.tsv",
-        privacy=f"{QUALITY_DIR}/privacy.tsv",
-        near_copies=f"{QUALITY_DIR}/near-copies.tsv",
-        sequence=f"{QUALITY_DIR}/sequence.tsv",
-        pca=report(
-            f"{QUALITY_DIR}/pca.png",
-            caption="../report/quality_pca.rst",
-            category="Synthetic data quality",
-            subcategory="{model}",
-            labels={"dataset": "{dataset}", "seed": "{seed}", "result": "PCA overlay"},
-        ),
-        dcr=report(
-            f"{QUALITY_DIR}/dcr.png",
-            caption="../report/quality_dcr.rst",
-            category="Synthetic data quality",
-            subcategory="{model}",
-            labels={
-                "dataset": "{dataset}",
-                "seed": "{seed}",
-                "result": "distance to closest record",
-            },
-        ),
+        **{
+            f"{m}__{key}": f"{quality_targets_mod.quality_dir(m, QUALITY_SEED)}/{name}"
+            for m in QUALITY_MODELS
+            for key, name in quality_targets_mod.QUALITY_TABLES.items()
+            if key != "summary"
+        },
+        **{
+            f"{m}__summary": report(
+                f"{quality_targets_mod.quality_dir(m, QUALITY_SEED)}/summary.tsv",
+                caption="../report/quality_summary.rst",
+                category="Synthetic data quality",
+                subcategory=m,
+                labels={
+                    "dataset": "{dataset}",
+                    "seed": str(QUALITY_SEED),
+                    "result": "summary table",
+                },
+            )
+            for m in QUALITY_MODELS
+        },
+        **{
+            f"{m}__{key}": report(
+                f"{quality_targets_mod.quality_dir(m, QUALITY_SEED)}/{name}",
+                caption=f"../report/quality_{key}.rst",
+                category="Synthetic data quality",
+                subcategory=m,
+                labels={
+                    "dataset": "{dataset}",
+                    "seed": str(QUALITY_SEED),
+                    "result": QUALITY_CAPTIONS[key],
+                },
+            )
+            for m in QUALITY_MODELS
+            for key, name in quality_targets_mod.QUALITY_FIGURES.items()
+        },
     log:
-        "logs/quality/{dataset}/{model}/seed{seed}.log",
+        "logs/quality/{dataset}.log",
     benchmark:
-        "logs/benchmark/quality/{dataset}/{model}/seed{seed}.tsv"
+        "logs/benchmark/quality/{dataset}.tsv"
+    wildcard_constraints:
+        dataset="r[0-9]+_f[0-9]+",
     conda:
         "../../envs/ml.yaml"
     threads: config["quality"].get("threads", 2)
@@ -59,10 +68,17 @@ rule quality:
         mem_mb=config["quality"].get("mem_mb", 4000),
         runtime=config["quality"].get("runtime", "30m"),
     params:
-        seed=lambda wildcards: int(wildcards.seed),
-        detection_folds=config["quality"].get("detection_folds", 5),
-        mmd_permutations=config["quality"].get("mmd_permutations", 200),
-        gate_percentile=config["quality"].get("privacy_gate", {}).get("percentile", 5),
+        pools=lambda wc: QUALITY_PLAN.quality_pools(wc.dataset),
+        baselines=QUALITY_PLAN.quality_baselines(BASELINE_POOL),
+        out_dirs=lambda wc: QUALITY_PLAN.quality_out_dirs(wc.dataset),
+        seed=QUALITY_SEED,
+        quality={
+            "detection_folds": config["quality"].get("detection_folds", 5),
+            "mmd_permutations": config["quality"].get("mmd_permutations", 200),
+            "gate_percentile": config["quality"]
+            .get("privacy_gate", {})
+            .get("percentile", 5),
+        },
     script:
         "../scripts/quality.py"
 
@@ -72,7 +88,7 @@ rule quality:
 rule privacy_gate:
     input:
         train="results/datasets/{dataset}/train.parquet",
-        synthetic="results/synthetic/{dataset}/{model}/seed{seed}.parquet",
+        pools=lambda wc: QUALITY_PLAN.batch_dirs([f"{wc.dataset}/{wc.model}/{wc.seed}"]),
     output:
         gated=f"{QUALITY_DIR}/gated.parquet",
         table=f"{QUALITY_DIR}/gate.tsv",
@@ -84,6 +100,7 @@ rule privacy_gate:
         mem_mb=2000,
         runtime="10m",
     params:
+        synthetic=lambda wc: QUALITY_PLAN.pool_file(wc.dataset, wc.model, int(wc.seed)),
         percentile=config["quality"].get("privacy_gate", {}).get("percentile", 5),
     script:
         "../scripts/quality.py"

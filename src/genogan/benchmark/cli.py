@@ -61,6 +61,12 @@ def register_cli(subparsers) -> None:
     p.add_argument("--outdir", default="results/benchmark")
     p.set_defaults(func=_benchmark)
 
+    p = subparsers.add_parser("verdict", help="print the benchmark's headline: best arm vs none")
+    p.add_argument("--aggregate", default="results/benchmark/aggregate.tsv")
+    p.add_argument("--config", default=None, help="config YAML (its main classifier)")
+    p.add_argument("--metric", default="auroc")
+    p.set_defaults(func=_verdict)
+
 
 def _split(args) -> int:
     from genogan.benchmark.jobs import split_job
@@ -125,3 +131,15 @@ def _benchmark(args) -> int:
     head = head[(head["metric"] == "auroc") & (head["scenario"] == "main")]
     print(head[["arm", "classifier", "mean", "ci_low", "ci_high", "p_nb"]].to_string(index=False))
     return 0
+
+
+def _verdict(args) -> int:
+    from genogan.benchmark.jobs import read_tsv
+    from genogan.benchmark.targets import benchmark_settings
+    from genogan.benchmark.verdict import classifier_sentence
+
+    s = benchmark_settings(_bench_config(args.config))
+    print("Verdict:", classifier_sentence(read_tsv(args.aggregate), s["main_classifier"],
+                                          args.metric))
+    return 0
+

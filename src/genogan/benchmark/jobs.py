@@ -7,6 +7,7 @@ so a workflow job and a Python user run exactly the same code.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -45,15 +46,40 @@ def fold_dataset_job(matrix_path, splits_path, dataset: str, seed: int, train_ou
     `feature_filter` ({method, n}, e.g. the expression gene filter) is fitted on this training
     part only and applied to both parts, so feature selection never sees the test fold.
     """
-    from genogan.expression import apply_fold_filter
-
-    train, test = dataset_from_id(read_matrix(matrix_path), read_splits(splits_path), dataset,
-                                  seed)
-    f = feature_filter or {"method": "none", "n": 1}
-    train, test = apply_fold_filter(train, test, f["method"], f["n"])
+    train, test = fold_parts(read_matrix(matrix_path), read_splits(splits_path), dataset, seed,
+                             feature_filter)
     write_matrix(train, train_out)
     write_matrix(test, test_out)
     return train, test
+
+
+def fold_parts(matrix: FeatureMatrix, splits: pd.DataFrame, dataset: str, seed: int,
+               feature_filter: dict | None = None):
+    """(training part, test part) of one data set, the feature filter fitted on the first."""
+    from genogan.expression import apply_fold_filter
+
+    train, test = dataset_from_id(matrix, splits, dataset, seed)
+    f = feature_filter or {"method": "none", "n": 1}
+    return apply_fold_filter(train, test, f["method"], f["n"])
+
+
+def datasets_job(matrix_path, splits_path, datasets, seed: int, out_dir="results/datasets",
+                 feature_filter: dict | None = None) -> list[str]:
+    """Rule `datasets`: every data set's training part and test part, each to its own file.
+
+    One job (one read of the matrix) instead of one per data set; each part comes from the same
+    `fold_parts` as `fold_dataset_job`, so a training file never holds a test sample. `full`
+    (the whole cohort, leaky control only) gets just a train.parquet.
+    """
+    matrix, splits = read_matrix(matrix_path), read_splits(splits_path)
+    for dataset in datasets:
+        if dataset == "full":
+            write_matrix(matrix, f"{out_dir}/full/train.parquet")
+            continue
+        train, test = fold_parts(matrix, splits, dataset, seed, feature_filter)
+        write_matrix(train, f"{out_dir}/{dataset}/train.parquet")
+        write_matrix(test, f"{out_dir}/{dataset}/test.parquet")
+    return list(datasets)
 
 
 def full_dataset_job(matrix_path, out_path) -> FeatureMatrix:
@@ -137,6 +163,78 @@ def classify_job(train_path, test_path, splits_path, dataset: str, arm: str, cla
     write_tsv(rows, metrics_out)
     write_tsv(oof, oof_out)
     return rows, oof
+
+
+def evaluate_job(train_paths, test_paths, splits_path, jobs, config_benchmark: dict, pools: dict,
+                 metrics_out, oof_out, full_path=None, threads: int = 1, log=None):
+    """Rule `evaluate`: every (data set, arm, classifier) of one split in one process.
+
+    `train_paths`/`test_paths` are parallel lists in data set order (`.../{dataset}/train.parquet`);
+    `pools` maps `dataset/model/seed` to a GAN pool file (a leaky arm's source is `full`).
+    """
+    s = benchmark_settings(config_benchmark)
+    parts = {Path(tr).parent.name: (tr, te) for tr, te in zip(train_paths, test_paths,
+                                                                 strict=True)}
+    splits = read_splits(splits_path)
+    positive = cohort_positive(s, splits.drop_duplicates("sample")["condition"])
+    full = read_matrix(full_path) if full_path else None
+    rows, oofs, loaded = [], [], {}
+    for dataset, arm, clf in jobs:
+        if dataset not in loaded:
+            train, test = (read_matrix(p) for p in parts[dataset])
+            _check_disjoint(train, test, parts[dataset][0])
+            loaded = {dataset: (train, test)}  # jobs come grouped by data set
+        train, test = loaded[dataset]
+        a = parse_arm(arm)
+        synthetic = None
+        if a.is_gan:
+            source = "full" if a.leaky else dataset
+            synthetic = [pools[f"{source}/{a.method}/{g}"]
+                         for g in generator_seeds_for(dataset, s)]
+        r, o = evaluate_arm(train, test, dataset, arm, clf, s, positive=positive,
+                            synthetic=synthetic, full=full, threads=threads)
+        if log:
+            log.info("%s %s %s: AUROC %s", dataset, arm, clf,
+                     ", ".join(f"{v:.3f}" for v in r["auroc"]))
+        rows.append(r)
+        oofs.append(o)
+    per_fold, oof = pd.concat(rows, ignore_index=True), pd.concat(oofs, ignore_index=True)
+    write_tsv(per_fold, metrics_out)
+    write_tsv(oof, oof_out)
+    return per_fold, oof
+
+
+def quality_job(train_path, holdout_path, pools: dict, baselines: dict, out_dirs: dict, *,
+                seed: int, quality: dict, n_jobs: int = 1, log=None) -> dict:
+    """Rule `quality`: fidelity, utility and privacy of every synthetic source of one split.
+
+    `pools`: GAN model -> its pool file; `baselines`: classical method -> {amount, params}, whose
+    pool is drawn here from the training part only (seeded like the GAN's first seed);
+    `out_dirs`: source -> output folder. One process scores them all (one start-up).
+    """
+    import tempfile
+
+    from genogan.benchmark.augment import classical_synthetic
+    from genogan.quality.report import run_quality
+
+    summaries = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = dict(pools)
+        if baselines:
+            train = read_matrix(train_path)
+            for method, opts in baselines.items():
+                pool = classical_synthetic(train, method, opts["amount"], seed, opts["params"])
+                sources[method] = Path(tmp) / f"{method}.parquet"
+                write_matrix(pool, sources[method])
+        for source, pool_path in sources.items():
+            tables = run_quality(train_path, holdout_path, pool_path, out_dirs[source],
+                                 seed=seed, n_jobs=n_jobs, **quality)
+            summaries[source] = tables["summary"]
+            if log:
+                s = tables["summary"].set_index("metric")["value"]
+                log.info("%s: detection AUC %.3f, membership AUC %.3f", source,
+                         s["fidelity.detection_auc"], s["privacy.membership_auc"])
+    return summaries
 
 
 def _check_disjoint(train: FeatureMatrix, test: FeatureMatrix, path) -> None:

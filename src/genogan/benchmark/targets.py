@@ -1,7 +1,15 @@
 """The benchmark's config block, expanded into the workflow's target and input files.
 
-Kept in the package (not in a .smk file) so the Snakefile's `rule all`, the input functions of rule
-`classify` and the job-count estimate in the README all come from one tested function.
+Kept in the package (not in a .smk file) so the Snakefile's `rule all`, the input functions of the
+rules and the job-count estimate in the README all come from one tested function.
+
+Job structure (`plan`): every (data set, arm, classifier) evaluation of one split (repeat, fold) --
+its main fold, learning-curve, imbalance and null-control data sets -- runs in ONE `evaluate`
+job, so jobs grow with splits, not with arms x classifiers. GAN trainings are batched:
+`gan_trainings_per_job` trainings (in split order) share one `train_gan` job and one TensorFlow
+start-up; 1 gives one (GPU) job per training, for clusters. Each split's GAN gets its own
+training seed (`gan_training_seed`, from the generator seed and the data set id), so the spread
+over splits contains the generator's randomness even with a single generator seed.
 
 Scenarios: the main benchmark runs every arm x every classifier x every fold of every repeat, each
 stochastic arm once per generator seed. The dose-response sweep, the learning curve, the
@@ -16,8 +24,9 @@ main classifier (or every classifier: `leaky_control.all_classifiers`).
 from __future__ import annotations
 
 import copy
+import zlib
 
-from genogan.benchmark.arms import Arm, format_ratio, parse_arm
+from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
 from genogan.benchmark.augment import parse_amount
 from genogan.benchmark.classify import CLASSIFIERS
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
@@ -45,10 +54,14 @@ DEFAULTS = {
     "leaky_control": {"enabled": True, "arms": ["smote", "cwgan_gp"], "all_classifiers": False},
     "use_gated_synthetic": False,
     "quality_baselines": ["smote", "gaussian_noise"],
+    "quality_repeats": 1,
+    "gan_trainings_per_job": 24,
     "mem_mb": 2000,
     "runtime": "30m",
 }
 OUT = "results/benchmark"
+EVAL_OUT = "results/evaluate"
+GAN_OUT = "results/gan"
 
 
 def _merge(defaults: dict, given: dict) -> dict:
@@ -88,6 +101,11 @@ def benchmark_settings(cfg: dict | None) -> dict:
         s[key]["repeats"] = min(int(s[key].get("repeats") or s["repeats"]), s["repeats"])
     for ratio in s["dose_response"]["ratios"]:
         parse_amount(ratio)
+    s["quality_repeats"] = min(int(s["quality_repeats"]), s["repeats"])
+    if int(s["gan_trainings_per_job"]) < 1:
+        raise GenoganInputError("benchmark.gan_trainings_per_job must be >= 1",
+                                fix="1 = one job per GAN training (clusters); more = fewer "
+                                "TensorFlow start-ups (workstations)")
     return s
 
 
@@ -148,49 +166,67 @@ def dose_arms(s: dict) -> list[Arm]:
     return out
 
 
-def classify_output(dataset, arm, classifier) -> str:
-    return f"results/classify/{dataset}/{arm}/{classifier}.tsv"
-
-
-def oof_output(dataset, arm, classifier) -> str:
-    return f"results/classify/{dataset}/{arm}/{classifier}.oof.tsv"
-
-
 def generator_seeds_for(dataset: str, s: dict) -> list[int]:
     """All generator seeds on the main folds (and `full`); the first one in the scenarios."""
     seeds = [int(x) for x in s["generator_seeds"]]
     return seeds if dataset == "full" or parse_dataset_id(dataset).scenario == "main" else seeds[:1]
 
 
-def classify_inputs(dataset: str, arm: str, s: dict) -> dict:
-    """Input files of rule `classify` for one data set and arm (the rule's input function)."""
-    a = parse_arm(arm)
-    inputs = {"train": f"results/datasets/{dataset}/train.parquet",
-              "test": f"results/datasets/{dataset}/test.parquet",
-              "splits": "results/splits/splits.tsv"}
-    if a.is_gan:
-        source = "full" if a.leaky else dataset
-        inputs["synthetic"] = [synthetic_file(source, a.method, g, s["use_gated_synthetic"])
-                               for g in generator_seeds_for(dataset, s)]
-    elif a.leaky:
-        inputs["full"] = "results/datasets/full/train.parquet"
-    return inputs
+def split_of(dataset: str) -> str:
+    """The split (`r{repeat}_f{fold}`) a data set derives from; its `evaluate` job's wildcard."""
+    ds = parse_dataset_id(dataset)
+    return f"r{ds.repeat}_f{ds.fold}"
 
 
-def synthetic_file(dataset: str, model: str, seed: int, gated: bool = False) -> str:
-    """A GAN's synthetic pool, or the privacy-gated pool (gate fitted on the training part only)."""
-    if gated:
-        return f"results/quality/{dataset}/{model}/seed{seed}/gated.parquet"
-    return f"results/synthetic/{dataset}/{model}/seed{seed}.parquet"
+def gan_training_seed(dataset: str, generator_seed: int) -> int:
+    """The TensorFlow seed of one GAN training: distinct per data set and generator seed, so
+    every split's generator is an independent draw (its randomness enters the spread over
+    splits) and two seeds of one split differ."""
+    return derived_seed(generator_seed, zlib.crc32(str(dataset).encode()))
+
+
+def pool_dir(batch: str, dataset: str, model: str, seed: int) -> str:
+    """Files of one GAN training (model, history, `synthetic.parquet`) inside its batch's
+    directory (the output of one `train_gan` job)."""
+    return f"{GAN_OUT}/{batch}/{dataset}/{model}/seed{seed}"
+
+
+def gated_file(dataset: str, model: str, seed: int) -> str:
+    """A GAN pool after the privacy gate (fitted on the training part only)."""
+    return f"results/quality/{dataset}/{model}/seed{seed}/gated.parquet"
+
+
+def quality_models(s: dict) -> list[str]:
+    """Synthetic sources the quality stage scores: every GAN arm, then the classical baselines."""
+    gans = [a for a in s["arms"] if parse_arm(a).is_gan]
+    return list(dict.fromkeys(gans + list(s["quality_baselines"])))
+
+
+def quality_splits(s: dict) -> list[str]:
+    """Main folds of the first `quality_repeats` repeats (fidelity/privacy per split)."""
+    return [str(ds) for ds in _main_datasets(s, s["quality_repeats"])]
+
+
+QUALITY_TABLES = {"summary": "summary.tsv", "per_feature": "per-feature.tsv",
+                  "fidelity_by_class": "fidelity-by-class.tsv", "detection": "detection.tsv",
+                  "label_fidelity": "label-fidelity.tsv", "utility": "utility.tsv",
+                  "privacy": "privacy.tsv", "near_copies": "near-copies.tsv",
+                  "sequence": "sequence.tsv"}
+QUALITY_FIGURES = {"pca": "pca.png", "dcr": "dcr.png"}
+
+
+def quality_dir(model: str, seed: int, dataset: str = "{dataset}") -> str:
+    """Folder of one synthetic source's quality tables and figures (a wildcard by default)."""
+    return f"results/quality/{dataset}/{model}/seed{seed}"
 
 
 def quality_targets(config: dict) -> list[str]:
-    """Quality reports of every GAN arm and classical baseline on the main folds (first seed)."""
+    """Quality reports of every GAN arm and classical baseline on the quality splits (first
+    seed)."""
     s = benchmark_settings(config.get("benchmark", {}))
-    gans = [a for a in s["arms"] if parse_arm(a).is_gan]
     seed = int(s["generator_seeds"][0])
-    return [f"results/quality/{ds}/{m}/seed{seed}/summary.tsv" for ds in _main_datasets(s)
-            for m in gans + list(s["quality_baselines"])]
+    return [f"{quality_dir(m, seed, ds)}/summary.tsv" for ds in quality_splits(s)
+            for m in quality_models(s)]
 
 
 def gan_trainings(s: dict) -> list[tuple[str, str, int]]:
@@ -217,13 +253,13 @@ def required_gan_amount(s: dict) -> dict:
     return {"mode": "multiple", "value": max(ratios + [1.0])}
 
 
-def classify_params(s: dict, arm: str, classifier: str) -> dict:
-    """The part of the settings one classify job uses (so unrelated edits do not rerun it)."""
-    method = parse_arm(arm).method
-    keep = ("folds", "repeats", "seed", "positive_class", "amount", "generator_seeds")
-    return {**{k: s[k] for k in keep},
-            "augmenter_params": {method: s["augmenter_params"].get(method, {})},
-            "classifier_params": {classifier: s["classifier_params"].get(classifier, {})}}
+EVALUATE_KEYS = ("folds", "repeats", "seed", "positive_class", "amount", "generator_seeds",
+                 "augmenter_params", "classifier_params")
+
+
+def evaluate_params(s: dict) -> dict:
+    """The part of the settings an evaluate job uses (so unrelated edits do not rerun it)."""
+    return {k: s[k] for k in EVALUATE_KEYS}
 
 
 def aggregate_outputs() -> dict:
@@ -254,15 +290,129 @@ def benchmark_targets(config: dict) -> list[str]:
     return list(aggregate_outputs().values()) + list(plot_outputs(s).values())
 
 
-def all_classify_outputs(config: dict) -> dict:
-    """Inputs of rule `aggregate`: every per-fold metrics TSV and its out-of-fold predictions."""
+def evaluate_outputs(split: str) -> dict:
+    return {"metrics": f"{EVAL_OUT}/{split}/metrics.tsv", "oof": f"{EVAL_OUT}/{split}/oof.tsv"}
+
+
+class Plan:
+    """The workflow's jobs, computed once from the settings (input functions only look up).
+
+    - `evaluations[split]`: the (data set, arm, classifier) triples of one evaluate job;
+    - `trainings`: every (data set, model, seed) GAN training, `full` first, then in split order;
+    - `batches[batch]`: the trainings of one train_gan job (`gan_trainings_per_job` each);
+    - `batch_of[(data set, model, seed)]`: the batch that trains it.
+    """
+
+    def __init__(self, s: dict):
+        self.s = s
+        self.evaluations: dict[str, list] = {}
+        for job in classify_jobs(s):
+            self.evaluations.setdefault(split_of(job[0]), []).append(job)
+        order = {split: i for i, split in enumerate(self.evaluations)}
+        self.trainings = sorted(gan_trainings(s), key=lambda t: -1 if t[0] == "full"
+                                else order[split_of(t[0])])
+        k = int(s["gan_trainings_per_job"])
+        chunks = [self.trainings[i:i + k] for i in range(0, len(self.trainings), k)]
+        width = len(str(max(len(chunks) - 1, 0)))
+        self.batches = {f"b{i:0{width}d}": chunk for i, chunk in enumerate(chunks)}
+        self.batch_of = {t: b for b, chunk in self.batches.items() for t in chunk}
+
+    def datasets(self) -> list[str]:
+        """Every data set any job reads (`full` only for the leaky control)."""
+        out = [ds for jobs in self.evaluations.values() for ds, _, _ in jobs]
+        if any(t[0] == "full" for t in self.trainings) or self._leaky_classical():
+            out.append("full")
+        return list(dict.fromkeys(out))
+
+    def _leaky_classical(self) -> bool:
+        return any(parse_arm(a).leaky and not parse_arm(a).is_gan
+                   for jobs in self.evaluations.values() for _, a, _ in jobs)
+
+    def pool(self, dataset: str, model: str, seed: int) -> str:
+        """The synthetic pool an evaluation reads: the GAN's own, or its privacy-gated subset."""
+        if self.s["use_gated_synthetic"]:
+            return gated_file(dataset, model, seed)
+        return self.pool_file(dataset, model, seed)
+
+    def pool_file(self, dataset: str, model: str, seed: int) -> str:
+        """The synthetic pool one GAN training samples (inside its batch's directory)."""
+        return pool_dir(self.batch_of[(dataset, model, seed)], dataset, model, seed) + \
+            "/synthetic.parquet"
+
+    def pools_of(self, jobs) -> dict[str, str]:
+        """`dataset/model/seed` -> pool file, for every GAN arm of `jobs`."""
+        out = {}
+        for dataset, arm, _ in jobs:
+            a = parse_arm(arm)
+            if a.is_gan:
+                source = "full" if a.leaky else dataset
+                for g in generator_seeds_for(dataset, self.s):
+                    out[f"{source}/{a.method}/{g}"] = self.pool(source, a.method, g)
+        return out
+
+    def batch_dirs(self, keys) -> list[str]:
+        """train_gan output directories holding the pools `keys` (`dataset/model/seed`)."""
+        trainings = [(d, m, int(g)) for d, m, g in (k.split("/") for k in keys)]
+        return list(dict.fromkeys(f"{GAN_OUT}/{self.batch_of[t]}" for t in trainings))
+
+    def evaluate_inputs(self, split: str) -> dict:
+        """Input files of one evaluate job: its data sets' parts, the split file, the pools."""
+        jobs = self.evaluations[split]
+        datasets = list(dict.fromkeys(ds for ds, _, _ in jobs))
+        inputs = {"train": [f"results/datasets/{ds}/train.parquet" for ds in datasets],
+                  "test": [f"results/datasets/{ds}/test.parquet" for ds in datasets],
+                  "splits": "results/splits/splits.tsv"}
+        pools = self.pools_of(jobs)
+        inputs["pools"] = (list(pools.values()) if self.s["use_gated_synthetic"]
+                           else self.batch_dirs(pools))
+        if any(parse_arm(a).leaky and not parse_arm(a).is_gan for _, a, _ in jobs):
+            inputs["full"] = "results/datasets/full/train.parquet"
+        return inputs
+
+    def batch_params(self, batch: str) -> list[dict]:
+        """What one train_gan job trains: per training its input, output folder and seed."""
+        return [{"dataset": d, "model": m, "seed": g,
+                 "train": f"results/datasets/{d}/train.parquet", "out": pool_dir(batch, d, m, g),
+                 "train_seed": gan_training_seed(d, g)}
+                for d, m, g in self.batches[batch]]
+
+    def quality_pools(self, split: str) -> dict[str, str]:
+        """model -> GAN pool of one quality split (first generator seed)."""
+        seed = int(self.s["generator_seeds"][0])
+        gans = [m for m in quality_models(self.s) if parse_arm(m).is_gan]
+        return {m: self.pool_file(split, m, seed) for m in gans}
+
+    def quality_inputs(self, split: str) -> dict:
+        """Input files of one quality job: the split's two parts and the batches of its pools."""
+        seed = int(self.s["generator_seeds"][0])
+        keys = [f"{split}/{m}/{seed}" for m in self.quality_pools(split)]
+        return {"train": f"results/datasets/{split}/train.parquet",
+                "holdout": f"results/datasets/{split}/test.parquet",
+                "pools": self.batch_dirs(keys)}
+
+    def quality_out_dirs(self, split: str) -> dict[str, str]:
+        seed = int(self.s["generator_seeds"][0])
+        return {m: quality_dir(m, seed, split) for m in quality_models(self.s)}
+
+    def quality_baselines(self, amount) -> dict:
+        """Classical sources of the quality job: their pool size and augmenter parameters."""
+        return {m: {"amount": amount, "params": self.s["augmenter_params"].get(m, {})}
+                for m in quality_models(self.s) if not parse_arm(m).is_gan}
+
+    def n_jobs(self) -> dict:
+        """Jobs per benchmark rule (the benchmark script prints it)."""
+        return {"train_gan": len(self.batches), "evaluate": len(self.evaluations),
+                "quality": len(quality_splits(self.s))}
+
+
+def all_evaluate_outputs(config: dict) -> dict:
+    """Inputs of rule `aggregate`: every evaluate job's metrics and out-of-fold predictions."""
     s = benchmark_settings(config.get("benchmark", {}))
-    jobs = classify_jobs(s)
-    return {"metrics": [classify_output(*j) for j in jobs],
-            "oof": [oof_output(*j) for j in jobs]}
+    splits = list(Plan(s).evaluations)
+    return {key: [evaluate_outputs(sp)[key] for sp in splits] for key in ("metrics", "oof")}
 
 
-__all__ = ["DEFAULTS", "benchmark_settings", "classify_jobs", "classify_inputs", "gan_trainings",
-           "benchmark_targets", "all_classify_outputs", "classify_params", "required_gan_amount",
-           "dose_arms",
+__all__ = ["DEFAULTS", "Plan", "benchmark_settings", "classify_jobs", "gan_trainings",
+           "benchmark_targets", "all_evaluate_outputs", "evaluate_params", "required_gan_amount",
+           "dose_arms", "split_of", "gan_training_seed", "quality_targets", "quality_models",
            "format_ratio", "plot_outputs", "aggregate_outputs"]

@@ -46,6 +46,14 @@ def rule_params(gan_cfg: dict, model: str) -> dict:
             model: dict(gan_cfg.get(model) or {})}
 
 
+def batch_rule_params(gan_cfg: dict, trainings: list[dict]) -> dict:
+    """`params:` of one train_gan batch: its trainings and the `gan:` slice its models use."""
+    gan = {}
+    for model in dict.fromkeys(t["model"] for t in trainings):
+        gan.update(rule_params(gan_cfg, model))
+    return {"trainings": trainings, "gan": gan}
+
+
 def model_params_from(gan_cfg: dict | None, model: str) -> dict:
     return dict((gan_cfg or {}).get(model) or {})
 
@@ -104,3 +112,70 @@ def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 
     write_matrix(fm, output)
     logger.info("wrote %d synthetic samples to %s", len(fm.y), output)
     return fm
+
+
+def train_batch(trainings: list[dict], *, gan_cfg: dict | None = None, amount: dict | None = None,
+                checkpoint_root="checkpoints/gan", logger: logging.Logger | None = None) -> list:
+    """Rule `train_gan`: several GAN trainings in one process (one TensorFlow start-up).
+
+    Each entry of `trainings` ({dataset, model, seed, train, out, train_seed}) is trained on its
+    `train` file only, its model files written to `out`, and its synthetic pool (sized by
+    `amount`, e.g. `gan.amount`) sampled from the model in memory to `out/synthetic.parquet`.
+    The training seed `train_seed` also seeds the pool. Checkpoints go to
+    `checkpoint_root/{dataset}/{model}/seed{seed}`: a killed job resumes each training there.
+    """
+    from genogan.gan.store import output_paths
+
+    logger = logger or logging.getLogger("genogan")
+    pools = []
+    for i, t in enumerate(trainings, 1):
+        logger.info("training %d of %d: %s %s seed %s", i, len(trainings), t["dataset"],
+                    t["model"], t["seed"])
+        paths = output_paths(t["out"])
+        train_file(t["train"], paths, gan_cfg=gan_cfg, model=t["model"],
+                   seed=int(t["train_seed"]),
+                   checkpoint_dir=f"{checkpoint_root}/{t['dataset']}/{t['model']}/seed{t['seed']}",
+                   logger=logger)
+        pools.append(generate_file(t["out"], Path(t["out"]) / "synthetic.parquet", amount=amount,
+                                   seed=int(t["train_seed"]), logger=logger))
+    return pools
+
+
+# ---- scheduling: GPU request and threads of rule train_gan ------------------------------------
+def visible_gpus(environ=None, proc_dir="/proc/driver/nvidia/gpus", dev_dir="/dev") -> int:
+    """NVIDIA GPUs this process could use, found without importing TensorFlow (the DAG is built
+    in a fraction of a second): the driver's device list, narrowed by CUDA_VISIBLE_DEVICES."""
+    import os
+    import re
+
+    environ = os.environ if environ is None else environ
+    proc, dev = Path(proc_dir), Path(dev_dir)
+    found = len(list(proc.iterdir())) if proc.is_dir() else 0
+    if not found and dev.is_dir():
+        found = sum(1 for p in dev.iterdir() if re.fullmatch(r"nvidia[0-9]+", p.name))
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return found
+    ids = [v for v in visible.split(",") if v.strip() and not v.strip().startswith("-")]
+    return min(found, len(ids))
+
+
+def gan_gpu_request(configured: int, gpus: int | None = None, local: bool = True) -> int:
+    """`gpu` resource of a train_gan job on this machine: the configured request where a GPU
+    exists, else 0, so the local profile's `gpu=1` cap serialises GAN jobs only on a GPU
+    machine and CPU-only machines run them in parallel. (On SLURM the profile's
+    `set-resources` sets the request for the compute node; `local=False` keeps it anyway.)"""
+    if not local:
+        return int(configured)
+    gpus = visible_gpus() if gpus is None else gpus
+    return int(configured) if gpus > 0 else 0
+
+
+def gan_threads(configured: int, gpus: int | None = None, local: bool = True) -> int:
+    """`threads` of a train_gan job: the configured count with a GPU (input pipeline, host
+    ops); 1 on CPU, where a second thread measured no faster at these sizes and two trainings
+    in parallel use both cores. Cluster jobs (`local=False`) keep the configured count."""
+    if not local:
+        return int(configured)
+    gpus = visible_gpus() if gpus is None else gpus
+    return int(configured) if gpus > 0 else 1
