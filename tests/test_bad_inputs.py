@@ -1,8 +1,9 @@
 """Bad inputs and faults: each stops with a message naming the file/sample and a fix, early,
 and leaves no output that looks finished (issue 16: "nothing silently wrong").
 
-One tiny cohort is reused; package functions and `genogan validate` are called directly (no
-Snakemake runs), so the module stays in the default tier.
+One tiny cohort (`write_cohort`, 10 + 10 samples, a feature table) is reused; package functions
+and `genogan validate` are called directly, so the default tier runs no Snakemake. The fault tests
+(checkpoint corruption, SIGKILL of a real workflow run during GAN training) are `slow`.
 """
 
 import logging
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from genogan.errors import GenoganInputError
+
 
 def assert_clear(err: GenoganInputError, *names: str):
     """The message names every given file/sample and carries a fix."""
@@ -832,3 +834,100 @@ def test_yaml_syntax_error(tmp_path):
     with pytest.raises(GenoganInputError, match="YAML syntax error at line") as err:
         read_config_file(path)
     assert_clear(err.value, path)
+
+
+# ---- fault test: SIGKILL during GAN training, unlock, rerun --------------------------------------
+def _fault_workdir(folder):
+    """An imbalanced table cohort (8 cases, 16 controls): `amount: balance` really adds synthetic
+    cases, so identical aggregates after resume show the resumed GAN's samples are identical."""
+    import yaml
+
+    config = write_cohort(folder, 8, 16)
+    config.update({
+        "demo": {"enabled": False},
+        "benchmark": {"folds": 2, "repeats": 1, "classifiers": ["logreg"],
+                      "main_classifier": "logreg", "arms": ["none", "cwgan_gp"],
+                      "generator_seeds": [1], "quality_baselines": [], "amount": "balance",
+                      **{k: {"enabled": False} for k in ("dose_response", "learning_curve",
+                                                         "imbalance", "null_control",
+                                                         "leaky_control")}},
+        "gan": {"epochs": 600, "batch_size": 8, "checkpoint_every": 20, "monitor_every": 100,
+                "amount": {"mode": "multiple", "value": 2},
+                "cwgan_gp": {"generator_units": [16], "critic_units": [16], "latent_dim": 8}},
+        "quality": {"detection_folds": 2, "mmd_permutations": 10}})
+    path = folder / "fault.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _snakemake(workdir, config, *args):
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bin_dir = Path(sys.executable).parent
+    cmd = [str(bin_dir / "snakemake"), "-s", str(root / "Snakefile"), "--directory",
+           str(workdir), "--configfile", str(config), "--cores", "2",
+           "results/benchmark/aggregate.tsv", *args]
+    return cmd, {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def _synthetic_pools(workdir):
+    results = workdir / "results"
+    return sorted(p for p in results.rglob("*.parquet") if "synthetic" in str(p.relative_to(
+        results))) if results.exists() else []
+
+
+def _table(workdir, name="aggregate"):
+    import pandas as pd
+
+    table = pd.read_csv(workdir / f"results/benchmark/{name}.tsv", sep="\t")
+    return table[[c for c in table.columns if "second" not in c and "time" not in c]]
+
+
+@pytest.mark.slow
+def test_sigkill_during_gan_training_then_unlock_and_rerun_is_identical(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import pandas as pd
+
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    for folder in (straight, killed):
+        folder.mkdir()
+    cmd, env = _snakemake(straight, _fault_workdir(straight))
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=1800)
+
+    cmd, env = _snakemake(killed, _fault_workdir(killed))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 1500
+    while not list((killed / "checkpoints").rglob("checkpoint")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint was written"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its training job, as `kill -9` would
+    proc.wait()
+    assert not (killed / "results/benchmark/aggregate.tsv").exists()
+    assert not _synthetic_pools(killed)  # nothing that looks finished
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    assert rerun.returncode != 0 and "--unlock" in rerun.stdout + rerun.stderr  # as README says
+    subprocess.run(cmd + ["--unlock"], env=env, check=True, capture_output=True, timeout=300)
+    done = subprocess.run(cmd + ["--rerun-incomplete"], env=env, capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stderr[-4000:]
+    logs = "".join(p.read_text() for p in (killed / "logs").rglob("*.log"))
+    assert "resumed from checkpoint" in logs
+    for name in ("aggregate", "per_fold"):
+        pd.testing.assert_frame_equal(_table(straight, name), _table(killed, name))
+    per_fold = _table(killed, "per_fold")
+    assert (per_fold.loc[per_fold["arm"] == "cwgan_gp", "n_train_synthetic"] > 0).all()
+    pools = _synthetic_pools(killed)
+    assert pools and [p.relative_to(killed) for p in pools] == [
+        p.relative_to(straight) for p in _synthetic_pools(straight)]
+    for a, b in zip(_synthetic_pools(straight), pools, strict=True):  # bit-identical pools
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+    assert (pd.read_parquet(pools[0])["condition"] == "case").sum() > 0  # cases really made

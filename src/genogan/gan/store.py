@@ -253,8 +253,8 @@ def resume_checkpoint(ckpt, checkpoint_dir, fp: str, logger: logging.Logger | No
         saved = reader.get_tensor("fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
         if saved.decode() != fp:
             logger.warning("checkpoint %s was made for other data or settings (e.g. epochs, "
-                           "seed, model parameters): ignoring it and training from scratch",
-                           latest)
+                           "seed, model parameters; fingerprint %s, this run %s): ignoring it "
+                           "and training from scratch", latest, saved.decode()[:12], fp[:12])
             shutil.rmtree(checkpoint_dir)
             return False
         for name in reader.get_variable_to_shape_map():
