@@ -931,3 +931,24 @@ def test_sigkill_during_gan_training_then_unlock_and_rerun_is_identical(tmp_path
     for a, b in zip(_synthetic_pools(straight), pools, strict=True):  # bit-identical pools
         pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
     assert (pd.read_parquet(pools[0])["condition"] == "case").sum() > 0  # cases really made
+
+
+def test_gan_layers_without_reduced_space_checked_at_validation(tmp_path):
+    """With `gan.preprocess.rank: null` the outer layers have one unit per feature: a default
+    vanilla GAN on 32,896 canonical 8-mers does not fit 500 MB."""
+    from genogan.cohort_check import gan_weight_count
+
+    config = reads_sheet(tmp_path)
+    config["kmers"] = {"k": 8}
+    config["benchmark"].update(arms=["none", "vanilla_gan"])
+    config["gan"] = {"preprocess": {"mode": "auto", "rank": None}, "resources": {"mem_mb": 500}}
+    with pytest.raises(GenoganInputError, match=r"vanilla_gan on 32,896 features .* weights: "
+                       r"about [\d,]+ MB to train, more than gan.resources.mem_mb = 500") as err:
+        validate(config)
+    assert_clear(err.value, "config.yaml", "gan.preprocess.rank: auto")
+    config["gan"]["preprocess"]["rank"] = "auto"  # the default reduced space: layers ~ rank
+    assert len(validate(config)[0]) == 2 * N_PER_CLASS
+    # oracle: generator (1 noise + 1 class) -> 3 -> 1, critic (1 feature + 1 class) -> 2 -> 1
+    assert gan_weight_count(1, 1, {"latent_dim": 1, "generator_units": [3],
+                                   "critic_units": [2]}) == (2 * 3 + 3) + (3 * 1 + 1) + \
+        (2 * 2 + 2) + (2 * 1 + 1)

@@ -59,11 +59,17 @@ def _needs(bench: dict, dataset: str) -> tuple[int, str]:
 def check_cohort(sheet: pd.DataFrame, config: dict, config_path=None, check_files=True) -> None:
     """Everything validation can know from the sheet and the config before a job starts: the
     feature table's content (when given), the k-mer matrix's memory and every training part."""
+    n_features = None
     if config.get("features_table") and check_files:
         from genogan.features import table_to_matrix
 
-        table_to_matrix(config["features_table"], sheet)
+        n_features = table_to_matrix(config["features_table"], sheet).X.shape[1]
+    elif config.get("input_type", "reads") == "reads" and not config.get("features_table"):
+        from genogan.kmers import n_canonical
+
+        n_features = n_canonical(int(config["kmers"]["k"]))
     check_kmer_memory(config, len(sheet), config_path)
+    check_gan_memory(config, n_features, sheet["condition"].nunique(), config_path)
     check_training_parts(sheet, config, config["samples"])
 
 
@@ -155,3 +161,47 @@ def check_kmer_memory(config: dict, n_samples: int, path=None) -> None:
         fix=f"{smaller} ({n_canonical(fits[-1]) if fits else 0:,} features), supply a "
         "`features_table` of selected features, or raise kmers.mem_mb to "
         f"{int(need_mb * 1.1) + 1:,} if the machine has it")
+
+
+# ---- memory of the GAN networks -----------------------------------------------------------------
+BYTES_PER_WEIGHT = 16  # float32 weight + its gradient + Adam's two moments
+
+
+def gan_weight_count(n_out: int, n_classes: int, params: dict) -> int:
+    """Weights and biases of a generator (noise + label -> units -> n_out) and its critic
+    (n_out + label -> units -> 1), the dense layers that dominate a GAN's memory."""
+    gen = [int(params["latent_dim"]) + n_classes, *params["generator_units"], n_out]
+    critic = [n_out + n_classes, *(params.get("critic_units") or params["discriminator_units"]),
+              1]
+    return sum(a * b + b for net in (gen, critic) for a, b in zip(net, net[1:], strict=False))
+
+
+def check_gan_memory(config: dict, n_features: int | None, n_classes: int, path=None) -> None:
+    """With the reduced space switched off (`gan.preprocess.rank: null`) the networks' outer
+    layers have one unit per feature: their weights must fit `gan.resources.mem_mb`. (With the
+    default reduced space they are sized by the rank, at most n - 1: nothing to check.)"""
+    from genogan.benchmark.arms import parse_arm
+    from genogan.benchmark.targets import benchmark_settings, gan_trainings
+
+    preprocess = config.get("gan", {}).get("preprocess") or {}
+    if n_features is None or "rank" not in preprocess or preprocess["rank"] is not None:
+        return
+    models = sorted({m for _, m, _ in gan_trainings(benchmark_settings(config.get("benchmark")))
+                     if parse_arm(m).is_gan})
+    if not models:
+        return
+    from genogan.gan.models import get_model_class  # TensorFlow: only for this rare setting
+
+    limit_mb = int(config["gan"]["resources"]["mem_mb"])
+    for model in models:
+        params = get_model_class(model).resolve_params(config["gan"].get(model))
+        weights = gan_weight_count(n_features, n_classes, params)
+        need_mb = weights * BYTES_PER_WEIGHT / 2**20
+        if need_mb > limit_mb:
+            raise GenoganInputError(
+                f"{model} on {n_features:,} features (gan.preprocess.rank: null, no reduced "
+                f"space) has {weights:,} weights: about {need_mb:,.0f} MB to train, more than "
+                f"gan.resources.mem_mb = {limit_mb:,} MB", path=path,
+                fix="keep the reduced space (gan.preprocess.rank: auto), use fewer features "
+                "(smaller kmers.k, feature selection) or smaller `generator_units`/"
+                f"`critic_units`, or raise gan.resources.mem_mb to {int(need_mb * 1.1) + 1:,}")
