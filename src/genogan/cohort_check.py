@@ -42,18 +42,24 @@ def training_parts(labels: pd.Series, samples: pd.Series, bench: dict
     return parts
 
 
-def _needs(bench: dict, dataset: str) -> tuple[int, str]:
-    """(smallest class size, who needs it) for the arms that run on `dataset`."""
+def _needs(bench: dict) -> dict[str, tuple[int, str]]:
+    """{data set: (smallest class size, who needs it)} for the arms that run on each data set."""
     from genogan.benchmark.arms import DETERMINISTIC, parse_arm
     from genogan.benchmark.targets import classify_jobs, quality_targets
 
-    arms = {parse_arm(a).method for ds, a, _ in classify_jobs(bench) if ds == dataset}
-    augmenting = sorted(a for a in arms if a not in DETERMINISTIC)
-    quality = any(t.split("/")[2] == dataset for t in quality_targets({"benchmark": bench}))
-    if augmenting or quality:
-        who = ", ".join(augmenting + (["the quality stage"] if quality else []))
-        return MIN_TO_AUGMENT, who
-    return 1, "the classifiers"
+    arms: dict[str, set] = {}
+    for ds, arm, _ in classify_jobs(bench):
+        arms.setdefault(ds, set()).add(parse_arm(arm).method)
+    quality = {t.split("/")[2] for t in quality_targets({"benchmark": bench})}
+    needs = {}
+    for ds in set(arms) | quality:
+        augmenting = sorted(a for a in arms.get(ds, ()) if a not in DETERMINISTIC)
+        if augmenting or ds in quality:
+            who = ", ".join(augmenting + (["the quality stage"] if ds in quality else []))
+            needs[ds] = (MIN_TO_AUGMENT, who)
+        else:
+            needs[ds] = (1, "the classifiers")
+    return needs
 
 
 def check_cohort(sheet: pd.DataFrame, config: dict, config_path=None, check_files=True) -> None:
@@ -85,8 +91,9 @@ def check_training_parts(sheet: pd.DataFrame, config: dict, path=None) -> None:
                                 fix=err.fix or "add samples or change benchmark settings") from None
     total = sheet["condition"].value_counts()
     quality_k = _quality_k()
+    needs = _needs(bench)
     for dataset, (counts, n_test) in parts.items():
-        need, who = _needs(bench, dataset)
+        need, who = needs[dataset]
         small = counts[counts < need]
         if len(small):
             cls, n = str(small.index[0]), int(small.iloc[0])
