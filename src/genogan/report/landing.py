@@ -15,13 +15,22 @@ LANDING = "results/benchmark/landing.rst"
 VERDICT = "results/benchmark/verdict.txt"
 
 
+def _read(path, reader) -> pd.DataFrame:
+    """A table, or an empty one for a scenario that wrote none (e.g. worth without a curve)."""
+    try:
+        return reader(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def verdict_job(inputs: dict, s: dict, description_rst, outputs: dict) -> list[str]:
     """Write verdict.txt, the landing page and one HTML page per table; return the sentences."""
     from genogan.benchmark.jobs import read_tsv
     from genogan.benchmark.verdict import landing_rst, verdict_lines
 
-    tables = {key: read_tsv(inputs[key]) for key in ("aggregate", "inflation", "worth")}
-    overview = pd.read_csv(inputs["quality"], sep="\t") if inputs.get("quality") else None
+    tables = {key: _read(inputs[key], read_tsv) for key in ("aggregate", "inflation", "worth")}
+    overview = _read(inputs["quality"], lambda p: pd.read_csv(p, sep="\t")) \
+        if inputs.get("quality") else None
     lines = verdict_lines(tables, s["classifiers"], main_classifier=s["main_classifier"],
                           quality_flags=overview)
     atomic_write_text(outputs["verdict"], "\n".join(lines) + "\n")
