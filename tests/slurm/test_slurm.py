@@ -31,13 +31,15 @@ from genogan_workdir import ROOT, simulated_sheet, snakemake_cmd, write_config
 pytestmark = pytest.mark.slurm
 
 PARTITION = os.environ.get("GENOGAN_SLURM_PARTITION", "debug")
-SYNTHETIC = "results/synthetic/full/cwgan_gp/seed1.parquet"
-# What the cluster run builds: preprocessing, alignment QC and one GAN (train_gan on a GPU request,
-# then generate). Add more (e.g. "all") as the workflow grows; GENOGAN_SLURM_TARGETS
-# (space-separated) overrides.
+# The one GAN of the config below (leaky control: `full`) is batch b0 of train_gan (a GPU request),
+# which samples its pool in the same job (genogan.benchmark.targets.Plan.pool_file).
+GAN_BATCH = "results/gan/b0"
+SYNTHETIC = f"{GAN_BATCH}/full/cwgan_gp/seed1/synthetic.parquet"
+# What the cluster run builds: preprocessing, alignment QC and one GAN. Add more (e.g. "all") as
+# the workflow grows; GENOGAN_SLURM_TARGETS (space-separated) overrides.
 TARGETS = os.environ.get(
     "GENOGAN_SLURM_TARGETS",
-    f"results/features/matrix.parquet results/qc/alignment_summary.tsv {SYNTHETIC}").split()
+    f"results/features/matrix.parquet results/qc/alignment_summary.tsv {GAN_BATCH}").split()
 # Outputs compared with a local run of the same config: path -> relative tolerance (0 = exact;
 # TSV and other non-parquet files are compared byte for byte).
 COMPARED = {"results/features/matrix.parquet": 0.0, "results/qc/alignment_summary.tsv": 0.0,
@@ -55,6 +57,7 @@ ALLOWED_LOCAL = {"all"}  # rules that may run on the submit host (they run nothi
 CONFIG = {"demo": {"enabled": True, "seed": 7, "n_samples": 6, "case_fraction": 0.5,
                    "coverage": 0.5},
           "benchmark": {"folds": 3, "arms": ["none", "class_weight"], "quality_baselines": [],
+                        "gan_trainings_per_job": 1,  # one GPU job per training on a cluster
                         "leaky_control": {"enabled": True, "arms": ["cwgan_gp"]},  # the full GAN
                         **{k: {"enabled": False} for k in ("dose_response", "learning_curve",
                                                            "imbalance", "null_control")}},
