@@ -80,7 +80,7 @@ rule alignment_summary:
         report(
             "results/qc/alignment_summary.tsv",
             caption="../report/alignment_summary.rst",
-            category="1. Preprocessing",
+            category="7. Preprocessing",
         ),
     log:
         "logs/alignment_summary.log",

@@ -92,20 +92,20 @@ rule aggregate:
         aggregate=report(
             "results/benchmark/aggregate.tsv",
             caption="../report/benchmark_aggregate.rst",
-            category="Benchmark",
-            subcategory="Tables",
+            category="2. Main comparison",
+            subcategory="Tables (TSV downloads)",
         ),
         inflation=report(
             "results/benchmark/inflation.tsv",
             caption="../report/benchmark_inflation_table.rst",
-            category="Benchmark",
-            subcategory="Tables",
+            category="2. Main comparison",
+            subcategory="Tables (TSV downloads)",
         ),
         worth=report(
             "results/benchmark/worth.tsv",
             caption="../report/benchmark_worth.rst",
-            category="Benchmark",
-            subcategory="Tables",
+            category="2. Main comparison",
+            subcategory="Tables (TSV downloads)",
         ),
         pooled_oof="results/benchmark/pooled_oof.tsv",
     log:
@@ -120,14 +120,17 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
+# figure -> (caption, report category, label); categories are numbered in reading order:
+# 1. the answer (landing page), 2. main comparison, 3. scenarios, 4. controls, 5. quality, ...
 BENCH_PLOT_REPORT = {
-    "arms": ("benchmark_arms.rst", "Main comparison"),
-    "roc_pr": ("benchmark_roc_pr.rst", "Main comparison"),
-    "dose_response": ("benchmark_dose_response.rst", "Scenarios"),
-    "learning_curve": ("benchmark_learning_curve.rst", "Scenarios"),
-    "imbalance": ("benchmark_imbalance.rst", "Scenarios"),
-    "null_control": ("benchmark_null_control.rst", "Controls"),
-    "leaky_inflation": ("benchmark_leaky_inflation.rst", "Controls"),
+    "forest": ("benchmark_forest.rst", "2. Main comparison", "difference to none (main figure)"),
+    "arms": ("benchmark_arms.rst", "2. Main comparison", "scores per arm"),
+    "roc_pr": ("benchmark_roc_pr.rst", "2. Main comparison", "ROC and PR curves"),
+    "dose_response": ("benchmark_dose_response.rst", "3. Scenarios", "dose response"),
+    "learning_curve": ("benchmark_learning_curve.rst", "3. Scenarios", "learning curve"),
+    "imbalance": ("benchmark_imbalance.rst", "3. Scenarios", "class imbalance"),
+    "null_control": ("benchmark_null_control.rst", "4. Controls", "permuted labels"),
+    "leaky_inflation": ("benchmark_leaky_inflation.rst", "4. Controls", "leaky inflation"),
 }
 
 
@@ -142,8 +145,8 @@ rule plots:
             key: report(
                 path,
                 caption=f"../report/{BENCH_PLOT_REPORT[key][0]}",
-                category="Benchmark",
-                subcategory=BENCH_PLOT_REPORT[key][1],
+                category=BENCH_PLOT_REPORT[key][1],
+                labels={"figure": BENCH_PLOT_REPORT[key][2]},
             )
             for key, path in bench_targets.plot_outputs(BENCH).items()
         },

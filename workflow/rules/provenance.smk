@@ -14,17 +14,17 @@ rule provenance:
         config=report(
             "results/provenance/config.yaml",
             caption="../report/provenance_config.rst",
-            category="0. Run provenance",
+            category="8. Run provenance",
         ),
         versions=report(
             "results/provenance/versions.tsv",
             caption="../report/provenance_versions.rst",
-            category="0. Run provenance",
+            category="8. Run provenance",
         ),
         checksums=report(
             "results/provenance/checksums.tsv",
             caption="../report/provenance_checksums.rst",
-            category="0. Run provenance",
+            category="8. Run provenance",
         ),
     params:
         config=config,

@@ -30,7 +30,7 @@ rule quality:
             f"{m}__summary": report(
                 f"{quality_targets_mod.quality_dir(m, QUALITY_SEED)}/summary.tsv",
                 caption="../report/quality_summary.rst",
-                category="Synthetic data quality",
+                category="5. Synthetic-data quality",
                 subcategory=m,
                 labels={
                     "dataset": "{dataset}",
@@ -44,7 +44,7 @@ rule quality:
             f"{m}__{key}": report(
                 f"{quality_targets_mod.quality_dir(m, QUALITY_SEED)}/{name}",
                 caption=f"../report/quality_{key}.rst",
-                category="Synthetic data quality",
+                category="5. Synthetic-data quality",
                 subcategory=m,
                 labels={
                     "dataset": "{dataset}",

@@ -270,7 +270,8 @@ def aggregate_outputs() -> dict:
 
 def plot_outputs(s: dict) -> dict:
     """Figures the config asks for (scenarios that are off produce no figure)."""
-    plots = {"arms": f"{OUT}/plots/arms.png", "roc_pr": f"{OUT}/plots/roc_pr.png"}
+    plots = {"forest": f"{OUT}/plots/forest.png", "arms": f"{OUT}/plots/arms.png",
+             "roc_pr": f"{OUT}/plots/roc_pr.png"}
     if s["dose_response"]["enabled"]:
         plots["dose_response"] = f"{OUT}/plots/dose_response.png"
     if s["learning_curve"]["enabled"] and s["learning_curve"]["percents"]:
