@@ -5,7 +5,9 @@ positive-class prevalence (macro mean of prevalences for multiclass); balanced a
 1 / n_classes; F1 in [0, 1]; MCC 0 = chance, 1 = perfect, -1 = inverted.
 
 Binary problems use one positive class (F1, AUPRC, AUROC of that class's score). Multiclass
-problems use one-vs-rest macro averages (AUROC, AUPRC) and macro F1.
+problems use one-vs-rest macro averages (AUROC, AUPRC over the classes in the test set) and
+macro F1 (over the classes in the test set or predicted). DeLong's test is binary only
+(`stats.delong_scope`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ def classification_metrics(y_true, y_pred, scores, classes, positive=None) -> di
         out["auroc"] = roc_auc_score(truth, scores[:, pos]) if ranked else np.nan
         out["auprc"] = average_precision_score(truth, scores[:, pos]) if ranked else np.nan
     else:
-        out["f1"] = f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0.0)
+        # classes neither in the test set nor predicted have no F1 (not 0): left out, as
+        # scikit-learn's default labels do; a class predicted but absent scores 0
+        seen = [c for c in classes if np.any(y_true == c) or np.any(y_pred == c)]
+        out["f1"] = f1_score(y_true, y_pred, labels=seen, average="macro", zero_division=0.0)
         out.update(_multiclass_ranking(y_true, scores, classes))
     return {m: float(out[m]) for m in METRICS}
 

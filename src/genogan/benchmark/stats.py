@@ -10,6 +10,7 @@ the mean by n_test/n_train: var = (1/J + n_test/n_train) * s^2 over the J = k*r 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
 
 
@@ -103,6 +104,26 @@ def delong_test(y_true, score_a, score_b, positive) -> dict:
         p = float(2 * sps.norm.sf(abs(z)))
     return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": float(diff), "se": se,
             "z": float(z), "p": p}
+
+
+DELONG_BINARY_ONLY = ("not computed: DeLong's test compares two AUROCs of one positive class "
+                      "(binary only); with {n} classes AUROC is the one-vs-rest macro mean, "
+                      "compare arms by the Nadeau-Bengio p_nb")
+
+
+def delong_scope(n_classes: int) -> str:
+    """'' for a binary problem; otherwise the sentence saying DeLong was not computed and why."""
+    return "" if int(n_classes) <= 2 else DELONG_BINARY_ONLY.format(n=int(n_classes))
+
+
+def mark_delong_scope(table: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
+    """The aggregate table with a `delong_note` column: empty for binary problems; for more than
+    two classes (counted in the pooled out-of-fold `condition`s) the AUROC rows, whose
+    `delong_p` stays NaN, say that DeLong is binary only."""
+    table = table.copy()
+    note = delong_scope(pooled["condition"].astype(str).nunique()) if len(pooled) else ""
+    table["delong_note"] = np.where(table["metric"] == "auroc", note, "")
+    return table
 
 
 def worth_real_samples(n_real, scores, target: float) -> dict:
