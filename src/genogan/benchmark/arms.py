@@ -16,13 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genogan.benchmark.augment import (
-    LeakyAugmenter,
-    PrecomputedSynthetic,
-    is_gan_method,
-    make_augmenter,
-    parse_amount,
-)
+from genogan.benchmark.names import is_gan_method, parse_amount
 from genogan.errors import GenoganInputError
 
 ARM_REGEX = r"(?:leaky-)?[A-Za-z0-9_]+(?:-x[0-9]+(?:\.[0-9]+)?)?"
@@ -90,6 +84,9 @@ def build_arm_augmenter(arm: Arm, *, amount="balance", seed: int = 0, params=Non
     output of the GAN trained on the whole cohort). Leaky classical arms need `full`, the whole
     cohort as (X, y). Without `synthetic`, a GAN arm is trained here by `genogan.gan`.
     """
+    # imbalanced-learn/scikit-learn only here: this module is read when the Snakefile is parsed
+    from genogan.benchmark.augment import LeakyAugmenter, PrecomputedSynthetic, make_augmenter
+
     dose = arm.amount(amount)
     if arm.is_gan and synthetic is not None:
         return PrecomputedSynthetic(synthetic, amount=dose, seed=seed,

@@ -15,30 +15,13 @@ the GAN rules and the classical arms size their samples identically.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from sklearn.base import BaseEstimator
 
+# the names and the amount interpreter live in the light module the Snakefile reads
+from genogan.benchmark.names import CLASSICAL_METHODS, is_gan_method, parse_amount  # noqa: F401
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
-
-CLASSICAL_METHODS = ("none", "smote", "random_oversample", "gaussian_noise", "mixup",
-                     "class_weight", "gaussian_pca")
-
-
-def parse_amount(amount):
-    """`"balance"` or a finite ratio >= 0 (numbers given as strings are accepted)."""
-    if isinstance(amount, str) and amount.strip().lower() == "balance":
-        return "balance"
-    try:
-        ratio = float(amount)
-    except (TypeError, ValueError):
-        ratio = math.nan
-    if not math.isfinite(ratio) or ratio < 0:
-        raise GenoganInputError(f"invalid augmentation amount {amount!r}",
-                                fix="use 'balance' or a synthetic:real ratio >= 0 (e.g. 0.5, 1, 2)")
-    return ratio
 
 
 def class_counts(y, amount) -> dict:
@@ -324,11 +307,6 @@ AUGMENTERS = {
     "mixup": Mixup,
     "gaussian_pca": GaussianPCA,
 }
-
-
-def is_gan_method(method: str) -> bool:
-    """Every arm that is not a classical one names a GAN model of the GAN stage."""
-    return method not in AUGMENTERS
 
 
 def make_augmenter(method: str, amount="balance", seed: int = 0, params: dict | None = None):

@@ -25,10 +25,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from genogan.benchmark.augment import synthetic_mask
 from genogan.benchmark.metrics import classification_metrics, default_positive
+from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 
-CLASSIFIERS = ("logreg", "random_forest", "svm", "mlp")
 MLP_HIDDEN = (64, 32)  # the fixed MLP architecture (two ReLU layers)
 
 

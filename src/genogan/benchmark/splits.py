@@ -72,7 +72,7 @@ class DatasetId:
 
     @property
     def scenario(self) -> str:
-        """`main`, `learning_curve`, `imbalance` or `null_control` (how the aggregation groups rows)."""
+        """`main`, `learning_curve`, `imbalance` or `null_control` (how aggregation groups rows)."""
         if self.null:
             return "null_control"
         if self.minority != 100:

@@ -27,8 +27,8 @@ import copy
 import zlib
 
 from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
-from genogan.benchmark.augment import parse_amount
-from genogan.benchmark.classify import CLASSIFIERS
+from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
+from genogan.benchmark.names import parse_amount
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
 from genogan.errors import GenoganInputError
 
