@@ -9,3 +9,21 @@ def test_classical_methods_are_the_augmenters_registered():
 
 def test_every_arm_method_is_classical_or_a_gan():
     assert not names.is_gan_method("smote") and names.is_gan_method("cwgan_gp")
+
+
+def test_gan_models_are_the_registered_ones():
+    from genogan.gan.models import MODELS
+
+    assert set(names.GAN_MODELS) == set(MODELS)
+
+
+def test_unknown_arm_is_refused_at_validation_naming_the_key():
+    import pytest
+
+    from genogan.benchmark.targets import benchmark_settings
+    from genogan.errors import GenoganInputError
+
+    with pytest.raises(GenoganInputError, match="unknown augmenter 'wgan_gp' in benchmark.arms"):
+        benchmark_settings({"arms": ["none", "wgan_gp"]})
+    with pytest.raises(GenoganInputError, match="dose_response.arms"):
+        benchmark_settings({"dose_response": {"arms": ["smoteish"]}})

@@ -16,11 +16,23 @@ from genogan.errors import GenoganInputError
 CLASSICAL_METHODS = ("none", "class_weight", "smote", "random_oversample", "gaussian_noise",
                      "mixup", "gaussian_pca")
 CLASSIFIER_NAMES = ("logreg", "random_forest", "svm", "mlp")
+# The GAN models of `genogan.gan.models.MODELS` (that registry imports TensorFlow).
+GAN_MODELS = ("cwgan_gp", "vanilla_gan")
 
 
 def is_gan_method(method: str) -> bool:
     """Every arm that is not a classical one names a GAN model of the GAN stage."""
     return method not in CLASSICAL_METHODS
+
+
+def check_methods(methods, key: str) -> None:
+    """Every arm method of a config list is a classical augmenter or a registered GAN model."""
+    for method in methods:
+        if method not in CLASSICAL_METHODS and method not in GAN_MODELS:
+            raise GenoganInputError(
+                f"unknown augmenter {method!r} in {key}",
+                fix=f"use a classical method ({', '.join(CLASSICAL_METHODS)}) or a GAN model "
+                f"({', '.join(GAN_MODELS)})")
 
 
 def parse_amount(amount):

@@ -28,7 +28,7 @@ import zlib
 
 from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
 from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
-from genogan.benchmark.names import parse_amount
+from genogan.benchmark.names import check_methods, parse_amount
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
 from genogan.errors import GenoganInputError
 
@@ -90,6 +90,10 @@ def benchmark_settings(cfg: dict | None) -> dict:
         raise GenoganInputError("benchmark.arms lists plain methods and must include 'none'",
                                 fix="doses go in dose_response.ratios, leaky arms in "
                                 "leaky_control.arms")
+    check_methods([a.method for a in arms], "benchmark.arms")
+    for key in ("dose_response", "learning_curve", "imbalance", "null_control", "leaky_control"):
+        check_methods([parse_arm(a).method for a in s[key]["arms"]], f"benchmark.{key}.arms")
+    check_methods(s["quality_baselines"], "benchmark.quality_baselines")
     if not s["generator_seeds"]:
         raise GenoganInputError("benchmark.generator_seeds is empty", fix="give at least one seed")
     s["learning_curve"]["percents"] = [fraction_to_percent(f) for f in
