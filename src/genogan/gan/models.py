@@ -199,6 +199,9 @@ class CWGANGP(ConditionalGAN):
     minibatch-standard-deviation feature (`conditioning: projection`, the default) or takes the
     label concatenated to its input (`conditioning: concat`, the original cWGAN-GP). Networks are
     small (64 units), sized for the fold-fitted reduced space of a few tens of training samples.
+    `instance_noise` (sd, generator-space units) jitters the real samples the critic sees, so
+    the target is a smoothed version of the few training points rather than the points
+    themselves (which a generator would otherwise learn to reproduce: memorisation).
     Adam uses the paper's settings (lr 1e-4, beta_1 0, beta_2 0.9), n_critic 5, lambda 10. As in
     the Keras `wgan_gp` example, the n_critic critic updates of a step reuse the step's real batch
     with fresh noise each time.
