@@ -18,20 +18,21 @@ import time
 import zlib
 from pathlib import Path
 
-import dnaio
-from xopen import xopen
-
 from genogan.errors import GenoganInputError
 
 logger = logging.getLogger("genogan")
 
 DEFAULT_CHUNK_BYTES = 4 << 20
+# dnaio and xopen are imported inside the functions: the workflow imports genogan.align (and so
+# this module) while parsing, where only Snakemake's own dependencies may be needed.
 _REPAIR = "`seqkit pair`"
 
 
 def open_binary(path, threads: int = 0):
     """Binary reader of a plain or compressed file (xopen; `threads` > 0 decompresses in a
     separate process, e.g. pigz/igzip, 0 in-process)."""
+    from xopen import xopen
+
     try:
         return xopen(path, "rb", threads=threads)
     except OSError as err:
@@ -71,6 +72,8 @@ def count_records(data: bytes) -> int:
 def chunks(path, chunk_bytes: int = DEFAULT_CHUNK_BYTES, threads: int = 0):
     """Yield (index of the first record, bytes) chunks of whole FASTQ/FASTA records of one
     file, not parsed. A record longer than `chunk_bytes` doubles the chunk size."""
+    import dnaio
+
     first = consumed = 0
     try:
         while True:
@@ -95,6 +98,8 @@ def paired_chunks(path1, path2, chunk_bytes: int = DEFAULT_CHUNK_BYTES, threads:
     """Yield (index of the first pair, R1 bytes, R2 bytes): chunks holding the same number of
     records (except perhaps the last, which `pair_columns` checks). A record longer than
     `chunk_bytes` doubles the chunk size."""
+    import dnaio
+
     first = used1 = used2 = 0
     try:
         while True:
@@ -149,6 +154,8 @@ def _guarded(iterator, path1, path2):
 
 def _which_broken(path1, path2):
     """The file of a pair whose decompression fails (checked once, after a failure)."""
+    from xopen import xopen
+
     for path in dict.fromkeys((path1, path2)):
         try:
             with xopen(path, "rb") as handle:
@@ -174,6 +181,8 @@ def _count_error(path1, path2, detail: str, counts: tuple[int, int] | None = Non
 
 def parse(data: bytes, path, first_record: int = 0) -> list:
     """dnaio records (``.id``, ``.sequence``, ``.qualities``) of one chunk."""
+    import dnaio
+
     if data[-4:].count(b"\n") > 1:  # blank lines at the end of the file
         data = data.rstrip() + b"\n"
         if data == b"\n":
@@ -222,6 +231,8 @@ def mate_name(n1: str, n2: str, index: int, path1, path2) -> str:
 
 def records(path, kind: str = "FASTA"):
     """Stream (name, sequence) of every record of a FASTA/FASTQ (plain or compressed)."""
+    import dnaio
+
     try:
         with dnaio.open(path, open_threads=0) as reader:
             for rec in reader:
