@@ -6,7 +6,8 @@
 - Dry-run time of a 1,000-sample FASTQ sheet with the shipped benchmark config (target < 10 s),
   median of `--pairs` runs. With `--anchor REV` (e.g. the commit before a change) the same two
   measurements run on that revision too (exported with `git archive`, nothing in this checkout
-  changes), alternating anchor and ours; the ratios are medians of per-pair ratios.
+  changes), alternating anchor and ours (`--ours`, default HEAD); the ratios are medians of
+  per-pair ratios.
 - Per-rule time split of a finished demo run (`--workdir`, e.g. a clone after `make run`): jobs,
   summed and mean wall seconds per rule, from the rules' `benchmark:` files.
 """
@@ -85,10 +86,7 @@ def measure(repo: Path, tmp: Path, name: str) -> dict:
     big.mkdir()
     large_sheet(big, repo)
     seconds, big_jobs = dry_run(repo, big, "--configfile", str(big / "config.yaml"))
-    demo = tmp / f"{name}_demo"
-    demo.mkdir()
-    _, demo_jobs = dry_run(repo, demo, "--forceall", "--configfile",
-                           str(repo / "config/config.yaml"))
+    _, demo_jobs = dry_run(repo, repo, "--forceall")  # the demo: its own config and sheet
     return {"dry_run_s": seconds, "big_jobs": big_jobs, "demo_jobs": demo_jobs}
 
 
@@ -108,6 +106,7 @@ def rule_times(workdir: Path) -> pd.DataFrame:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--anchor", help="git revision to compare with (e.g. the commit before)")
+    ap.add_argument("--ours", default="HEAD", help="revision measured as ours (default HEAD)")
     ap.add_argument("--workdir", type=Path, help="a finished demo run (per-rule time split)")
     ap.add_argument("--pairs", type=int, default=1, help="dry-run repetitions (median)")
     ap.add_argument("--no-dry-run", action="store_true", help="only the per-rule time split")
@@ -127,11 +126,12 @@ def dry_runs(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         anchor = export_revision(args.anchor, tmp / "anchor") if args.anchor else None
+        head = export_revision(args.ours, tmp / "ours")
         ours, theirs = [], []
         for i in range(args.pairs):
             if anchor:
                 theirs.append(measure(anchor, tmp, f"anchor{i}"))
-            ours.append(measure(REPO, tmp, f"ours{i}"))
+            ours.append(measure(head, tmp, f"ours{i}"))
     report("ours", ours)
     if theirs:
         report(f"anchor {args.anchor}", theirs)
