@@ -180,8 +180,13 @@ def test_cwgan_gp_uses_paper_settings():
     gan = MODELS["cwgan_gp"](n_features=12, n_classes=3, seed=0)
     assert gan.params["n_critic"] == 5 and gan.params["gp_weight"] == 10.0
     assert gan.d_optimizer.beta_1 == 0.0 and gan.d_optimizer.beta_2 == 0.9
-    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-4)
+    # lr 1e-3 instead of the paper's 1e-4: a few tens of samples give one step per epoch
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-3)
     assert not any(type(layer).__name__ == "BatchNormalization" for layer in gan.critic.layers)
+    # projection conditioning: the label only enters through <embed(y), phi(x)>
+    assert gan.critic.get_layer("projection") is not None
+    concat = MODELS["cwgan_gp"](12, 3, {"conditioning": "concat"}, seed=0)
+    assert concat.critic.get_layer("condition").output.shape[-1] == 12 + 3
 
 
 # ---- reproducibility and resume ---------------------------------------------------------------
@@ -440,3 +445,90 @@ def test_cli_train_and_generate(tmp_path):
     assert main(["generate", "--model-dir", str(tmp_path / "nope"), "--output",
                  str(syn)]) == 1
     os.remove(syn)
+
+
+# ---- the default GAN at n ~ 30, p >> n (issue 13) ---------------------------------------------
+def low_rank_two_class(n_per_class=15, p=2000, rank=10, seed=0):
+    """Two classes on a `rank`-dimensional subspace of a p-dimensional space, plus small noise:
+    latent z ~ N(class mean, I) (means 4 apart along the first latent axis), x = z A + 0.3 e."""
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(rank, p)) / np.sqrt(rank)
+    y = np.array(["a"] * n_per_class + ["b"] * n_per_class)
+    z = rng.normal(size=(len(y), rank))
+    z[y == "b", 0] += 4.0
+    return z @ basis + 0.3 * rng.normal(size=(len(y), p)), y
+
+
+@pytest.mark.slow  # 300 epochs of the default model (train_gan's defaults): about a minute
+def test_default_gan_is_class_aware_and_diverse_on_a_wide_low_rank_cohort():
+    """30 samples x 2,000 features of rank 10: label fidelity >= 0.9, k-NN recall >= 0.5, with
+    the quality stage's own metric functions, default model and training options."""
+    from genogan.quality.distances import fit_scaler, standardise
+    from genogan.quality.fidelity import knn_precision_recall
+    from genogan.quality.utility import label_fidelity
+
+    X, y = low_rank_two_class()
+    tr = train_gan(X, y, seed=1)
+    Xg, yg = generate_arrays(tr.gan, tr.preprocessor, tr.classes, {"a": 60, "b": 60}, seed=2)
+    label = label_fidelity(X, y, Xg, yg)
+    assert label["accuracy"].mean() >= 0.9, label
+    real_z, syn_z = standardise(fit_scaler(X), X, Xg)
+    recall = [knn_precision_recall(real_z[y == c], syn_z[yg == c])["recall"] for c in "ab"]
+    assert np.mean(recall) >= 0.5, recall
+    assert tr.info["best_epoch"] and tr.info["refit"]  # selected on the inner split, refitted
+
+
+def test_inner_validation_split_never_contains_test_fold_samples(monkeypatch):
+    """Instrumented: every row the selection scores as validation, and every row the reduced
+    space is fitted on, is a row of the fold's training part, never one of its test part."""
+    import genogan.gan.train as train_module
+    from genogan.benchmark.splits import fold_dataset, make_splits
+    from genogan.gan.preprocess import FeaturePreprocessor
+
+    X, y = low_rank_two_class(12, 300, 5, seed=3)
+    samples = np.array([f"s{i}" for i in range(len(y))])
+    matrix = FeatureMatrix(X, y, samples, [f"f{j}" for j in range(X.shape[1])])
+    splits = make_splits(samples, y, folds=3, repeats=1, seed=1)
+    train, test = fold_dataset(matrix, splits, 0, 0)
+    seen = {"validation": [], "fit": []}
+    real_run, real_fit = train_module._Run, FeaturePreprocessor.fit
+
+    def spy_run(X, y, *args, validation=None, **kwargs):
+        if validation is not None:
+            seen["validation"].append(np.asarray(validation[0]))
+        return real_run(X, y, *args, validation=validation, **kwargs)
+
+    def spy_fit(self, X):
+        seen["fit"].append(np.asarray(X))
+        return real_fit(self, X)
+
+    monkeypatch.setattr(train_module, "_Run", spy_run)
+    monkeypatch.setattr(FeaturePreprocessor, "fit", spy_fit)
+    tr = train_gan(train.X, train.y, params=TINY["cwgan_gp"], seed=4, config=QUICK)
+
+    def rows_of(A, B):
+        return [bool((np.abs(B - a).max(axis=1) == 0).any()) for a in A]
+
+    assert seen["validation"] and seen["fit"]
+    for V in seen["validation"] + seen["fit"]:
+        assert all(rows_of(V, train.X)) and not any(rows_of(V, test.X))
+    held = seen["validation"][0]
+    np.testing.assert_array_equal(held, train.X[tr.info["inner_validation_rows"]])
+    fit_rows = seen["fit"][0]  # the selection run's preprocessing never saw the held-back rows
+    assert not any(rows_of(held, fit_rows)) and len(fit_rows) + len(held) == len(train.X)
+
+
+def test_reduced_space_is_fitted_on_the_training_rows_only():
+    """The trained model's components are the PCA of its training part, and would differ had the
+    test rows been included (so a leak would show)."""
+    from genogan.gan.preprocess import FeaturePreprocessor
+
+    X, y = low_rank_two_class(12, 300, 5, seed=5)
+    train, test = np.arange(18), np.arange(18, 24)
+    tr = train_gan(X[train], y[train], params=TINY["cwgan_gp"], seed=1, config=QUICK)
+    got = tr.preprocessor.reduced_.components_
+    oracle = FeaturePreprocessor().fit(X[train]).reduced_.components_
+    leaky = FeaturePreprocessor().fit(X[np.r_[train, test]]).reduced_.components_
+    overlap = np.abs(np.sum(got * oracle, axis=1))  # |cos| of matched components (sign-free)
+    np.testing.assert_allclose(overlap, 1.0, atol=1e-8)
+    assert np.abs(np.sum(got * leaky[:len(got)], axis=1)).min() < 0.999
