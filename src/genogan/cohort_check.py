@@ -24,13 +24,19 @@ def training_parts(labels: pd.Series, samples: pd.Series, bench: dict
                    ) -> dict[str, tuple[pd.Series, int]]:
     """{data set id: (class counts of its training part, size of its test part)} for every data
     set the config implies."""
-    from genogan.benchmark.splits import dataset_from_id, make_splits
+    from genogan.benchmark.splits import dataset_from_id, make_splits, split_layout
     from genogan.benchmark.targets import classify_jobs, quality_targets
     from genogan.features import FeatureMatrix
 
     y = labels.astype(str).to_numpy()
     ids = samples.astype(str).to_numpy()
-    splits = make_splits(ids, y, bench["folds"], bench["repeats"], bench["seed"])
+    try:  # the workflow's own splits: exact for every part, the null control's permuted too
+        import sklearn  # noqa: F401
+
+        splits = make_splits(ids, y, bench["folds"], bench["repeats"], bench["seed"])
+    except ImportError:  # a plain Snakemake parsing the workflow (a module, a login node): the
+        # same class counts per part (split_layout); only the null control's may differ
+        splits = split_layout(ids, y, bench["folds"], bench["repeats"])
     matrix = FeatureMatrix(np.zeros((len(y), 1)), y, ids, ["x"])
     datasets = dict.fromkeys(ds for ds, _, _ in classify_jobs(bench))
     datasets.update(dict.fromkeys(t.split("/")[2] for t in quality_targets({"benchmark": bench})))
@@ -113,12 +119,10 @@ def check_training_parts(sheet: pd.DataFrame, config: dict, path=None) -> None:
 
 
 def _quality_k() -> int:
-    """The quality stage's k nearest neighbours (its one home: `evaluate_quality`)."""
-    import inspect
+    """The quality stage's k nearest neighbours (`genogan.quality.QUALITY_K_NEAREST`)."""
+    from genogan.quality import QUALITY_K_NEAREST
 
-    from genogan.quality.evaluate import evaluate_quality
-
-    return int(inspect.signature(evaluate_quality).parameters["k_nearest"].default)
+    return QUALITY_K_NEAREST
 
 
 def _fix(first: str, dataset: str, bench: dict) -> str:

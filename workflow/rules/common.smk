@@ -1,7 +1,6 @@
 # Sample sheet parsing, validation, input functions and target lists.
 import pandas as pd
 
-from genogan.expression import gene_lengths_file
 from genogan.config_check import apply_user_configfiles, load_workflow_inputs
 from genogan.settings import output_settings
 
@@ -58,6 +57,8 @@ def sequence_inputs(wildcards):
 
 
 def expression_inputs(wildcards):
+    from genogan.expression import gene_lengths_file  # scikit-learn: only for expression input
+
     inputs = {"sheet": config["samples"], "matrix": config["expression"]["path"]}
     lengths = gene_lengths_file(config["expression"])
     return {**inputs, "gene_lengths": lengths} if lengths else inputs

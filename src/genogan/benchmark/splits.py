@@ -135,6 +135,32 @@ def make_splits(samples, conditions, folds: int, repeats: int, seed: int) -> pd.
     return pd.concat(rows, ignore_index=True)[SPLIT_COLUMNS]
 
 
+def split_layout(samples, conditions, folds: int, repeats: int) -> pd.DataFrame:
+    """A table shaped like `make_splits` whose every (repeat, fold) has the same class counts in
+    its training and test parts, without scikit-learn (validation runs while the Snakefile is
+    parsed, where only Snakemake's dependencies may be present). Which samples go where differs.
+
+    StratifiedKFold gives fold `i` the classes of `sorted(y_encoded)[i::folds]` (classes encoded in
+    order of first appearance), whatever the shuffling; `tests/test_cohort_layout.py` checks the
+    counts against `make_splits`.
+    """
+    samples = np.asarray(samples, dtype=str)
+    y = np.asarray(conditions, dtype=str)
+    _check_can_split(samples, y, folds, repeats)
+    _, first, inverse = np.unique(y, return_index=True, return_inverse=True)
+    encoded = np.argsort(np.argsort(first))[inverse]
+    order = np.sort(encoded)
+    allocation = np.array([np.bincount(order[i::folds], minlength=len(first))
+                           for i in range(folds)])
+    fold_of = np.empty(len(y), dtype=int)
+    for cls in range(len(first)):
+        fold_of[np.flatnonzero(encoded == cls)] = np.repeat(np.arange(folds), allocation[:, cls])
+    rows = [pd.DataFrame({"sample": samples, "condition": y, "repeat": repeat, "fold": fold,
+                          "role": np.where(fold_of == fold, "test", "train")})
+            for repeat in range(repeats) for fold in range(folds)]
+    return pd.concat(rows, ignore_index=True)[SPLIT_COLUMNS]
+
+
 def _check_can_split(samples, y, folds, repeats) -> None:
     if folds < 2 or repeats < 1:
         raise GenoganInputError(f"cannot make {folds}-fold x {repeats} splits",

@@ -7,6 +7,9 @@ Names below are imported lazily so `genogan --help` does not load scikit-learn a
 
 import importlib
 
+# k of the k-NN metrics and checks, read by validation too (this module imports nothing heavy)
+QUALITY_K_NEAREST = 3
+
 _EXPORTS = {
     "METRICS": "evaluate", "evaluate_quality": "evaluate", "summary_table": "evaluate",
     "GateResult": "privacy", "privacy_gate": "privacy",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from genogan.features import FeatureMatrix
 from genogan.io import timed
-from genogan.quality import fidelity, privacy, sequence, utility
+from genogan.quality import QUALITY_K_NEAREST, fidelity, privacy, sequence, utility
 from genogan.quality.distances import copy_tolerance, fit_scaler, knn_distances, standardise
 from genogan.quality.inputs import check_inputs
 
@@ -269,7 +269,8 @@ def _sequence(train, synthetic):
 # --------------------------------------------------------------------------- entry point
 def evaluate_quality(train: FeatureMatrix, holdout: FeatureMatrix, synthetic: FeatureMatrix,
                      seed: int = 0, *, detection_folds: int = 5, mmd_permutations: int = 200,
-                     gate_percentile: float = 5.0, k_nearest: int = 3, n_jobs: int | None = None,
+                     gate_percentile: float = 5.0, k_nearest: int = QUALITY_K_NEAREST,
+                     n_jobs: int | None = None,
                      paths: dict | None = None) -> dict[str, pd.DataFrame]:
     """Score `synthetic` against the fold's real `train` and `holdout` sets.
 
