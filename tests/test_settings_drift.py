@@ -75,3 +75,30 @@ def test_shipped_config_uses_only_schema_keys_at_every_depth():
         assert section in IN_SCHEMA[""], section
         if isinstance(value, dict) and section in IN_SCHEMA:
             assert set(value) <= IN_SCHEMA[section], (section, set(value) - IN_SCHEMA[section])
+
+
+def _gan_schema():
+    return load_schema("config.schema.yaml")["properties"]["gan"]["properties"]
+
+
+def test_gan_enums_are_the_codes_own_lists():
+    """The schema's allowed values are the lists the GAN code checks against."""
+    from genogan.gan.amount import AMOUNT_MODES
+    from genogan.gan.preprocess import MODES
+    from genogan.gan.runtime import PRECISIONS
+    from genogan.gan.train import MONITOR_COLUMNS
+
+    gan = _gan_schema()
+    assert gan["precision"]["enum"] == list(PRECISIONS)
+    assert gan["early_stopping"]["properties"]["metric"]["enum"] == list(MONITOR_COLUMNS)
+    assert gan["preprocess"]["properties"]["mode"]["enum"] == list(MODES)
+    assert gan["amount"]["properties"]["mode"]["enum"] == list(AMOUNT_MODES)
+
+
+def test_gan_preprocess_keys_are_the_preprocessor_arguments():
+    import inspect
+
+    from genogan.gan.preprocess import FeaturePreprocessor
+
+    args = set(inspect.signature(FeaturePreprocessor.__init__).parameters) - {"self"}
+    assert set(_gan_schema()["preprocess"]["properties"]) == args
