@@ -102,3 +102,13 @@ def test_gan_preprocess_keys_are_the_preprocessor_arguments():
 
     args = set(inspect.signature(FeaturePreprocessor.__init__).parameters) - {"self"}
     assert set(_gan_schema()["preprocess"]["properties"]) == args
+
+
+def test_gan_model_sections_list_each_models_parameters():
+    """`gan.<model>` accepts exactly the model's `default_params` (unknown ones stop at
+    validation, before any preprocessing), for every registered model."""
+    from genogan.gan.models import MODELS
+
+    gan = _gan_schema()
+    for name, cls in MODELS.items():
+        assert set(gan[name]["properties"]) == set(cls.default_params), name
