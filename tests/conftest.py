@@ -13,7 +13,7 @@ BIN = Path(sys.executable).parent
 
 
 def run_snakemake(workdir, *args, check=True, timeout=900, snakefile=None):
-    """Run the repository's Snakefile (or `snakefile`) in `workdir`; returns the CompletedProcess."""
+    """Run the repository's Snakefile (or `snakefile`) in `workdir`; return the process."""
     snakefile = snakefile or REPO / "Snakefile"
     cmd = [str(BIN / "snakemake"), "-s", str(snakefile), "--directory", str(workdir),
            "--nolock", *args]
