@@ -273,7 +273,8 @@ def test_tiny_end_to_end_benchmark(tmp_path):
 
 
 def test_gan_arm_with_precomputed_pools_via_provider():
-    """GAN arms read one pool per fold and generator seed; the provider never gets test rows."""
+    """GAN arms read one pool per fold and generator seed; the provider never gets test rows
+    (it supplies the pools, so a registered model name trains nothing here)."""
     fm = noise_matrix(10, 14, p=8, seed=7, shift=1.0)
     seen = []
 
@@ -286,9 +287,9 @@ def test_gan_arm_with_precomputed_pools_via_provider():
                              train.feature_names)
 
     cfg = {"folds": 3, "repeats": 1, "generator_seeds": [1, 2], "classifiers": ["logreg"],
-           "arms": ["none", "fakegan"], "dose_response": {"ratios": [0.5, 5], "arms": ["fakegan"]},
-           "learning_curve": {"enabled": False}, "null_control": {"arms": ["none", "fakegan"]},
-           "leaky_control": {"arms": ["fakegan"]}}
+           "arms": ["none", "cwgan_gp"], "dose_response": {"ratios": [0.5, 5], "arms": ["cwgan_gp"]},
+           "learning_curve": {"enabled": False}, "null_control": {"arms": ["none", "cwgan_gp"]},
+           "leaky_control": {"arms": ["cwgan_gp"]}}
     res = run_benchmark(fm, cfg, synthetic_provider=provider)
     splits = res.splits
     for dataset, _, _, train_ids in seen:
@@ -300,7 +301,7 @@ def test_gan_arm_with_precomputed_pools_via_provider():
             "sample"])
         assert not train_ids & test_ids
     pf = res.per_fold
-    assert set(pf.query("arm == 'fakegan-x5'")["n_train_synthetic"]) == {
+    assert set(pf.query("arm == 'cwgan_gp-x5'")["n_train_synthetic"]) == {
         5 * n for n in pf.query("arm == 'none' and scenario == 'main'")["n_train_real"]}
     assert len(res.tables["inflation"]) == 5
 
