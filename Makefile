@@ -50,6 +50,7 @@ test-slurm: env
 
 lint: env
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/
 	$(BIN)/ruff check src tests benchmarks workflow/scripts
 
 clean:

@@ -123,14 +123,26 @@ rule aggregate:
 # figure -> (caption, report category, label); categories are numbered in reading order:
 # 1. the answer (landing page), 2. main comparison, 3. scenarios, 4. controls, 5. quality, ...
 BENCH_PLOT_REPORT = {
-    "forest": ("benchmark_forest.rst", "2. Main comparison", "difference to none (main figure)"),
+    "forest": (
+        "benchmark_forest.rst",
+        "2. Main comparison",
+        "difference to none (main figure)",
+    ),
     "arms": ("benchmark_arms.rst", "2. Main comparison", "scores per arm"),
     "roc_pr": ("benchmark_roc_pr.rst", "2. Main comparison", "ROC and PR curves"),
     "dose_response": ("benchmark_dose_response.rst", "3. Scenarios", "dose response"),
-    "learning_curve": ("benchmark_learning_curve.rst", "3. Scenarios", "learning curve"),
+    "learning_curve": (
+        "benchmark_learning_curve.rst",
+        "3. Scenarios",
+        "learning curve",
+    ),
     "imbalance": ("benchmark_imbalance.rst", "3. Scenarios", "class imbalance"),
     "null_control": ("benchmark_null_control.rst", "4. Controls", "permuted labels"),
-    "leaky_inflation": ("benchmark_leaky_inflation.rst", "4. Controls", "leaky inflation"),
+    "leaky_inflation": (
+        "benchmark_leaky_inflation.rst",
+        "4. Controls",
+        "leaky inflation",
+    ),
 }
 
 

@@ -57,7 +57,8 @@ def sequence_inputs(wildcards):
 
 
 def expression_inputs(wildcards):
-    from genogan.expression import gene_lengths_file  # scikit-learn: only for expression input
+    # scikit-learn comes with genogan.expression: imported only for expression input
+    from genogan.expression import gene_lengths_file
 
     inputs = {"sheet": config["samples"], "matrix": config["expression"]["path"]}
     lengths = gene_lengths_file(config["expression"])

@@ -12,14 +12,14 @@ rule simulate_demo:
             sample=DEMO_SAMPLES,
             mate=["R1", "R2"],
         ),
-    params:
-        demo=config["demo"],
-        expected_sheet=config["samples"],
     log:
         "logs/simulate_demo.log",
     benchmark:
         "logs/benchmark/simulate_demo.tsv"
     conda:
         "../../envs/ml.yaml"
+    params:
+        demo=config["demo"],
+        expected_sheet=config["samples"],
     script:
         "../scripts/simulate_demo.py"

@@ -10,15 +10,15 @@ if INPUT_TYPE == "expression":
         output:
             matrix="results/features/matrix.parquet",
             names="results/features/feature_names.txt",
-        params:
-            expression=output_settings(config["expression"]),
         log:
             "logs/expression_matrix.log",
         benchmark:
             "logs/benchmark/expression_matrix.tsv"
-        resources:
-            mem_mb=config["expression"]["mem_mb"],
         conda:
             "../../envs/ml.yaml"
+        resources:
+            mem_mb=config["expression"]["mem_mb"],
+        params:
+            expression=output_settings(config["expression"]),
         script:
             "../scripts/expression_matrix.py"

@@ -6,17 +6,17 @@ rule kmer_profile:
         unpack(kmer_inputs),
     output:
         "results/kmers/{sample}.npz",
-    params:
-        kmers=output_settings(config["kmers"], ("k", "source", "min_mapq", "regions")),
     log:
         "logs/kmer_profile/{sample}.log",
     benchmark:
         "logs/benchmark/kmer_profile/{sample}.tsv"
+    conda:
+        "../../envs/align.yaml"
     threads: config["kmers"]["threads"]
     resources:
         mem_mb=config["kmers"]["mem_mb"],
-    conda:
-        "../../envs/align.yaml"
+    params:
+        kmers=output_settings(config["kmers"], ("k", "source", "min_mapq", "regions")),
     script:
         "../scripts/kmer_profile.py"
 
@@ -29,13 +29,13 @@ if INPUT_TYPE == "reads":
         output:
             matrix="results/features/matrix.parquet",
             names="results/features/feature_names.txt",
-        params:
-            normalise=config["kmers"]["normalise"],
         log:
             "logs/feature_matrix.log",
         benchmark:
             "logs/benchmark/feature_matrix.tsv"
         conda:
             "../../envs/ml.yaml"
+        params:
+            normalise=config["kmers"]["normalise"],
         script:
             "../scripts/feature_matrix.py"

@@ -26,11 +26,11 @@ rule provenance:
             caption="../report/provenance_checksums.rst",
             category="8. Run provenance",
         ),
-    params:
-        config=config,
     log:
         "logs/provenance.log",
     conda:
         "../../envs/ml.yaml"
+    params:
+        config=config,
     script:
         "../scripts/provenance.py"

@@ -23,11 +23,23 @@ rule quality_overview:
 
 rule verdict:
     input:
+        **({"quality": "results/quality/overview.tsv"} if REPORT_QUALITY else {}),
         aggregate="results/benchmark/aggregate.tsv",
         inflation="results/benchmark/inflation.tsv",
         worth="results/benchmark/worth.tsv",
-        **({"quality": "results/quality/overview.tsv"} if REPORT_QUALITY else {}),
     output:
+        **(
+            {
+                "quality_html": report(
+                    f"{REPORT_TABLES}/quality.html",
+                    caption="../report/table_quality.rst",
+                    category="5. Synthetic-data quality",
+                    labels={"table": "across splits and seeds"},
+                )
+            }
+            if REPORT_QUALITY
+            else {}
+        ),
         verdict="results/benchmark/verdict.txt",
         landing="results/benchmark/landing.rst",
         aggregate_html=report(
@@ -47,18 +59,6 @@ rule verdict:
             caption="../report/table_worth.rst",
             category="3. Scenarios",
             labels={"table": "worth in real samples"},
-        ),
-        **(
-            {
-                "quality_html": report(
-                    f"{REPORT_TABLES}/quality.html",
-                    caption="../report/table_quality.rst",
-                    category="5. Synthetic-data quality",
-                    labels={"table": "across splits and seeds"},
-                )
-            }
-            if REPORT_QUALITY
-            else {}
         ),
     log:
         "logs/verdict.log",

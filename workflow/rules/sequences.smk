@@ -9,15 +9,15 @@ if INPUT_TYPE == "sequences":
         output:
             matrix="results/features/matrix.parquet",
             names="results/features/feature_names.txt",
-        params:
-            sequences=output_settings(config["sequences"]),
         log:
             "logs/sequence_matrix.log",
         benchmark:
             "logs/benchmark/sequence_matrix.tsv"
-        resources:
-            mem_mb=config["sequences"]["mem_mb"],
         conda:
             "../../envs/ml.yaml"
+        resources:
+            mem_mb=config["sequences"]["mem_mb"],
+        params:
+            sequences=output_settings(config["sequences"]),
         script:
             "../scripts/sequence_matrix.py"
