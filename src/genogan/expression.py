@@ -32,6 +32,7 @@ from sklearn.feature_selection import SelectorMixin, f_classif
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from genogan.errors import GenoganInputError
+from genogan.settings import fold_settings  # noqa: F401 (its home: the light settings layer)
 from genogan.io import check_delimited_header, input_file_problem
 from genogan.features import FeatureMatrix
 
@@ -486,17 +487,6 @@ def _check_same_genes(train_fm: FeatureMatrix, test_fm: FeatureMatrix | None) ->
     if test_fm is not None and list(test_fm.feature_names) != list(train_fm.feature_names):
         raise GenoganInputError("training and test matrices have different genes",
                                 fix="build both from the same feature matrix")
-
-
-def fold_settings(config: dict) -> dict:
-    """What is fitted per training part, for `apply_fold_filter`: {method, n, normalise}.
-
-    The expression section's gene filter and normalisation for `input_type: expression`,
-    nothing (method and normalise 'none') for any other input."""
-    if config.get("input_type") != "expression":
-        return {"method": "none", "n": 1, "normalise": "none"}
-    expr = config["expression"]
-    return {**expr["filter"], "normalise": expr.get("normalise", "none")}
 
 
 # ---- the per-fold gene filter -----------------------------------------------------------------

@@ -4,15 +4,12 @@
 # training part and test part to separate files, and the GAN rules (gan.smk) read only
 # train.parquet. One evaluate job per split runs all its arms x classifiers in-process.
 from genogan.benchmark import targets as bench_targets
+from genogan.settings import fold_settings
 
 BENCH = bench_targets.benchmark_settings(config.get("benchmark", {}))
 BENCH_PLAN = bench_targets.Plan(BENCH)
 # fitted per training fold (never on the whole matrix): the expression gene filter
-FEATURE_FILTER = (
-    config["expression"]["filter"]
-    if config.get("input_type") == "expression"
-    else {"method": "none", "n": 1}
-)
+FEATURE_FILTER = fold_settings(config)
 
 
 rule split:

@@ -60,7 +60,7 @@ def fold_parts(matrix: FeatureMatrix, splits: pd.DataFrame, dataset: str, seed: 
 
     train, test = dataset_from_id(matrix, splits, dataset, seed)
     f = feature_filter or {"method": "none", "n": 1}
-    return apply_fold_filter(train, test, f["method"], f["n"])
+    return apply_fold_filter(train, test, f["method"], f["n"], f.get("normalise", "none"))
 
 
 def datasets_job(matrix_path, splits_path, datasets, seed: int, out_dir="results/datasets",

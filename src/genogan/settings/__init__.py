@@ -38,3 +38,14 @@ def output_settings(section: dict, keys=None) -> dict:
     narrows it further to what the rule reads."""
     return {key: value for key, value in section.items()
             if key not in RESOURCE_KEYS and (keys is None or key in keys)}
+
+
+def fold_settings(config: dict) -> dict:
+    """What is fitted per training part, for `apply_fold_filter`: {method, n, normalise}.
+
+    The expression section's gene filter and normalisation for `input_type: expression`,
+    nothing (method and normalise 'none') for any other input."""
+    if config.get("input_type") != "expression":
+        return {"method": "none", "n": 1, "normalise": "none"}
+    expr = config["expression"]
+    return {**expr["filter"], "normalise": expr.get("normalise", "none")}
