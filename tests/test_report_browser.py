@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import run_snakemake, write_config
-from genogan.simulate import CohortParams, simulate_cohort
+from test_workflow import tiny_cohort
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow,
@@ -28,10 +28,7 @@ def rendered_dom(html_path, tmp_path) -> str:
 
 
 def test_report_first_page_gives_the_answer_in_a_real_browser(tmp_path):
-    data = tmp_path / "data"
-    simulate_cohort(data, CohortParams(seed=3, n_samples=20, contig_lengths=(20_000, 10_000),
-                                       coverage=2.0, cnv_length=2000, n_disease_loci=4,
-                                       cnv_motif_copies=10), sheet_path_prefix=str(data))
+    data = tiny_cohort(tmp_path, n_samples=20)
     cfg = write_config(tmp_path, {
         "samples": str(data / "samples.tsv"), "reference": str(data / "reference.fa"),
         "kmers": {"k": 3},
