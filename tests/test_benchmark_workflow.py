@@ -1,4 +1,4 @@
-"""The benchmark rules in a tiny Snakemake workflow (classical arms + a precomputed 'GAN' pool).
+"""The benchmark rules in a tiny Snakemake workflow (classical arms + precomputed pools of a GAN model).
 
 The scratch Snakefile includes only workflow/rules/benchmark.smk; the feature matrix and the
 synthetic pools of a stand-in GAN model are placed as source files (where the train_gan batches
@@ -25,11 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 BENCH = {"folds": 2, "repeats": 1, "seed": 3, "generator_seeds": [1], "classifiers": ["logreg"],
-         "arms": ["none", "smote", "pregan"],
-         "dose_response": {"ratios": [0, 0.5, 1], "arms": ["pregan"]},
-         "learning_curve": {"fractions": [0.5], "arms": ["none", "pregan"]},
-         "null_control": {"arms": ["none", "pregan"]},
-         "leaky_control": {"arms": ["smote", "pregan"]}}
+         "arms": ["none", "smote", "cwgan_gp"],
+         "dose_response": {"ratios": [0, 0.5, 1], "arms": ["cwgan_gp"]},
+         "learning_curve": {"fractions": [0.5], "arms": ["none", "cwgan_gp"]},
+         "null_control": {"arms": ["none", "cwgan_gp"]},
+         "leaky_control": {"arms": ["smote", "cwgan_gp"]}}
 
 SNAKEFILE = f"""
 import sys
@@ -57,7 +57,7 @@ def _pool(train: FeatureMatrix, seed: int) -> FeatureMatrix:
     rng = np.random.default_rng(seed)
     idx = np.repeat(np.arange(len(train.y)), 2)
     X = train.X[idx] + rng.normal(scale=0.2, size=(len(idx), train.X.shape[1]))
-    extra = pd.DataFrame({"synthetic": True, "model": "pregan", "seed": seed}, index=idx)
+    extra = pd.DataFrame({"synthetic": True, "model": "cwgan_gp", "seed": seed}, index=idx)
     return FeatureMatrix(X, train.y[idx], np.array([f"syn{i}" for i in range(len(idx))]),
                          train.feature_names, extra.reset_index(drop=True))
 
@@ -93,8 +93,8 @@ def test_benchmark_rules_run_end_to_end_and_report(tmp_path):
     for target in benchmark_targets({"benchmark": BENCH}):
         assert (tmp_path / target).stat().st_size > 0, target
     per_fold = pd.read_csv(tmp_path / "results/benchmark/per_fold.tsv", sep="\t")
-    assert set(per_fold["arm"]) == {"none", "smote", "pregan", "pregan-x0.5", "pregan-x1",
-                                    "leaky-smote", "leaky-pregan"}
+    assert set(per_fold["arm"]) == {"none", "smote", "cwgan_gp", "cwgan_gp-x0.5", "cwgan_gp-x1",
+                                    "leaky-smote", "leaky-cwgan_gp"}
     splits = pd.read_csv(tmp_path / "results/splits/splits.tsv", sep="\t")
     for fold in (0, 1):  # the GAN/SMOTE input of fold f holds no test sample of fold f
         test_ids = set(splits.query(f"fold == {fold} and role == 'test'")["sample"])
@@ -104,7 +104,7 @@ def test_benchmark_rules_run_end_to_end_and_report(tmp_path):
     full = pd.read_parquet(tmp_path / "results/datasets/full/train.parquet")
     assert len(full) == len(fm.samples)
     infl = pd.read_csv(tmp_path / "results/benchmark/inflation.tsv", sep="\t")
-    assert set(infl["correct_arm"]) == {"smote", "pregan"}
+    assert set(infl["correct_arm"]) == {"smote", "cwgan_gp"}
     _snakemake(tmp_path, "--report", "report.html")
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "INVALID" in html and "Nadeau" in html
