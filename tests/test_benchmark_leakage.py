@@ -287,7 +287,8 @@ def test_gan_arm_with_precomputed_pools_via_provider():
                              train.feature_names)
 
     cfg = {"folds": 3, "repeats": 1, "generator_seeds": [1, 2], "classifiers": ["logreg"],
-           "arms": ["none", "cwgan_gp"], "dose_response": {"ratios": [0.5, 5], "arms": ["cwgan_gp"]},
+           "arms": ["none", "cwgan_gp"],
+           "dose_response": {"ratios": [0.5, 5], "arms": ["cwgan_gp"]},
            "learning_curve": {"enabled": False}, "null_control": {"arms": ["none", "cwgan_gp"]},
            "leaky_control": {"arms": ["cwgan_gp"]}}
     res = run_benchmark(fm, cfg, synthetic_provider=provider)

@@ -1,4 +1,4 @@
-"""The benchmark rules in a tiny Snakemake workflow (classical arms + precomputed pools of a GAN model).
+"""The benchmark rules in a tiny Snakemake workflow (classical arms + a GAN model's pools).
 
 The scratch Snakefile includes only workflow/rules/benchmark.smk; the feature matrix and the
 synthetic pools of a stand-in GAN model are placed as source files (where the train_gan batches
