@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import auc, precision_recall_curve, roc_curve  # noqa: E402
 
 from genogan.benchmark.metrics import METRIC_LABELS  # noqa: E402
+from genogan.benchmark.verdict import compared_arms  # noqa: E402
 from genogan.io import atomic_path  # noqa: E402
 
 PANEL_METRICS = ("auroc", "auprc", "balanced_accuracy", "mcc")
@@ -81,11 +82,7 @@ def arm_colours(arms) -> dict:
 def plot_forest(table: pd.DataFrame, path, metric: str = "auroc") -> None:
     """The main figure: paired difference to `none` per arm and classifier, with the corrected
     95 % CI and a zero line (CIs of differences are much tighter than those of the scores)."""
-    rows = table[(table["scenario"] == "main") & (table["percent"] == 100)
-                 & (table["metric"] == metric) & ~table["leaky"].astype(bool)
-                 & (table["arm"] != "none")
-                 & ~table["arm"].astype(str).str.contains("-x", regex=False)]
-    rows = rows.dropna(subset=["diff_vs_none"])
+    rows = compared_arms(table, metric)
     label = METRIC_LABELS.get(metric, metric)
     if rows.empty:
         return _empty(path, f"Difference in {label} vs no augmentation", "no augmented arm")

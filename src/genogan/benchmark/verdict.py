@@ -36,13 +36,20 @@ def _fmt_diff(row) -> str:
             f"{row['diff_ci_high']:+.3f}, p = {row['p_nb']:.2g})")
 
 
-def main_rows(table: pd.DataFrame, classifier: str, metric: str) -> pd.DataFrame:
-    """Valid main-comparison arms (default amount, no dose arms) with their paired test."""
+def compared_arms(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Valid main-comparison arms (default amount: no dose or leaky arms) with their paired
+    difference to `none`, every classifier (the answer and the forest plot both read these)."""
     rows = table[(table["scenario"] == "main") & (table["percent"] == 100)
-                 & (table["metric"] == metric) & (table["classifier"] == classifier)
-                 & ~table["leaky"].astype(bool) & (table["arm"] != "none")
+                 & (table["metric"] == metric) & ~table["leaky"].astype(bool)
+                 & (table["arm"] != "none")
                  & ~table["arm"].astype(str).str.contains("-x", regex=False)]
-    rows = rows.dropna(subset=["diff_vs_none", "p_nb"]).copy()
+    return rows.dropna(subset=["diff_vs_none"])
+
+
+def main_rows(table: pd.DataFrame, classifier: str, metric: str) -> pd.DataFrame:
+    """`compared_arms` of one classifier, with Holm-adjusted p over its arms."""
+    rows = compared_arms(table, metric)
+    rows = rows[rows["classifier"] == classifier].dropna(subset=["p_nb"]).copy()
     rows["p_holm"] = holm(rows["p_nb"]) if len(rows) else []
     return rows
 
