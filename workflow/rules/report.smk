@@ -1,8 +1,8 @@
 # The answer: verdict.txt (printed by `make run`), the report's landing page (workflow/Snakefile
 # shows it first once it exists) and the result tables as HTML pages inside the report.
+# Included after benchmark.smk: BENCH (the checked benchmark settings) comes from there.
 from genogan.benchmark import targets as report_targets_mod
 
-REPORT_BENCH = report_targets_mod.benchmark_settings(config.get("benchmark", {}))
 REPORT_QUALITY = report_targets_mod.quality_targets(config)
 REPORT_TABLES = "results/report_tables"
 
@@ -65,7 +65,7 @@ rule verdict:
     conda:
         "../../envs/ml.yaml"
     params:
-        benchmark={k: REPORT_BENCH[k] for k in ("classifiers", "main_classifier")},
+        benchmark={k: BENCH[k] for k in ("classifiers", "main_classifier")},
         description=f"{workflow.current_basedir}/../report/workflow.rst",
     script:
         "../scripts/verdict.py"
