@@ -38,6 +38,25 @@ class FeatureMatrix:
         return pd.concat(parts + [feats], axis=1)
 
 
+def select_features(fm: FeatureMatrix, names, path=None, what: str = "matrix") -> FeatureMatrix:
+    """`fm` with exactly the columns `names`, in that order (the one place a matrix is aligned to
+    another's features: the leaky control's whole cohort and the GAN pools to a fold's filtered
+    genes). A missing feature is an error naming it, never a silent shape mismatch."""
+    names = list(names)
+    if list(fm.feature_names) == names:
+        return fm
+    position = {name: i for i, name in enumerate(fm.feature_names)}
+    missing = [f for f in names if f not in position]
+    if missing:
+        raise GenoganInputError(f"{what} has no feature {missing[0]!r} ({len(missing)} of the "
+                                f"{len(names)} features of the training part)", path=path,
+                                fix="build it from the same feature matrix as the fold data sets")
+    order = [position[f] for f in names]
+    extra = None if fm.extra is None else fm.extra.copy()
+    return FeatureMatrix(X=fm.X[:, order], y=fm.y, samples=fm.samples, feature_names=names,
+                         extra=extra)
+
+
 def write_matrix(fm: FeatureMatrix, path) -> None:
     """Write atomically; feature order is kept in the schema metadata."""
     table = pa.Table.from_pandas(fm.to_frame(), preserve_index=False)

@@ -236,21 +236,15 @@ class PrecomputedSynthetic(Augmenter):
         self.feature_names, self.source = feature_names, source
 
     def _pool(self):
+        from genogan.features import read_matrix, select_features
+
         syn = self.synthetic
         if not isinstance(syn, FeatureMatrix):
-            from genogan.features import read_matrix
-
             syn = read_matrix(syn)
-        if self.feature_names is None or list(syn.feature_names) == list(self.feature_names):
-            return syn.X, syn.y
-        position = {name: i for i, name in enumerate(syn.feature_names)}
-        missing = [f for f in self.feature_names if f not in position]
-        if missing:
-            raise GenoganInputError(f"synthetic samples lack feature {missing[0]!r}",
-                                    path=self.source or None,
-                                    fix="regenerate them from this data set's training matrix")
-        order = [position[f] for f in self.feature_names]
-        return syn.X[:, order], syn.y
+        if self.feature_names is not None:
+            syn = select_features(syn, self.feature_names, path=self.source or None,
+                                  what="synthetic samples")
+        return syn.X, syn.y
 
     def generate(self, X, y, counts):
         X_pool, y_pool = self._pool()

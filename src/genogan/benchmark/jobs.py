@@ -25,7 +25,7 @@ from genogan.benchmark.splits import (
 )
 from genogan.benchmark.targets import benchmark_settings, generator_seeds_for
 from genogan.errors import GenoganInputError
-from genogan.features import FeatureMatrix, read_matrix, write_matrix
+from genogan.features import FeatureMatrix, read_matrix, select_features, write_matrix
 from genogan.io import atomic_path
 
 META_COLUMNS = ["dataset", "scenario", "repeat", "fold", "percent", "arm", "method", "amount",
@@ -74,7 +74,7 @@ def datasets_job(matrix_path, splits_path, datasets, seed: int, out_dir="results
     matrix, splits = read_matrix(matrix_path), read_splits(splits_path)
     for dataset in datasets:
         if dataset == "full":
-            write_matrix(matrix, f"{out_dir}/full/train.parquet")
+            write_matrix(full_part(matrix, feature_filter), f"{out_dir}/full/train.parquet")
             continue
         train, test = fold_parts(matrix, splits, dataset, seed, feature_filter)
         write_matrix(train, f"{out_dir}/{dataset}/train.parquet")
@@ -82,13 +82,24 @@ def datasets_job(matrix_path, splits_path, datasets, seed: int, out_dir="results
     return list(datasets)
 
 
-def full_dataset_job(matrix_path, out_path) -> FeatureMatrix:
+def full_part(matrix: FeatureMatrix, feature_filter: dict | None = None) -> FeatureMatrix:
     """The whole cohort as a 'training set': input of the INVALID leaky control only.
 
-    Unfiltered on purpose: each fold keeps its own filtered features, and the leaky pools must
-    hold all of them (the classify job takes the fold's columns by name).
+    It goes through the folds' transform path (`apply_fold_filter`) with the whole cohort as the
+    training part -- a naive pipeline normalises before splitting -- so its values are on the
+    folds' scale (e.g. quantile-normalised). Gene-unfiltered on purpose: each fold keeps its own
+    filtered genes, and the leaky pools must hold all of them (`evaluate_arm` and the GAN pools
+    take the fold's columns by name, `features.select_features`).
     """
-    matrix = read_matrix(matrix_path)
+    from genogan.expression import apply_fold_filter
+
+    f = feature_filter or {}
+    return apply_fold_filter(matrix, None, "none", 1, f.get("normalise", "none"))[0]
+
+
+def full_dataset_job(matrix_path, out_path, feature_filter: dict | None = None) -> FeatureMatrix:
+    """Write `full_part` of the matrix (the leaky control's whole cohort)."""
+    matrix = full_part(read_matrix(matrix_path), feature_filter)
     write_matrix(matrix, out_path)
     return matrix
 
@@ -120,6 +131,8 @@ def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic,
     if a.is_gan and synthetic is not None and len(synthetic) != len(seeds):
         raise GenoganInputError(f"arm {arm} on {dataset} needs {len(seeds)} synthetic files "
                                 f"(generator seeds {seeds}), got {len(synthetic)}")
+    if full is not None:  # all genes; the fold keeps its own (filtered) ones
+        full = select_features(full, train.feature_names, what="the whole cohort (`full`)")
     rows, oofs = [], []
     for i, gen_seed in enumerate(seeds):
         aug_seed = derived_seed(s["seed"], ds.repeat, ds.fold, max(gen_seed, 0))
