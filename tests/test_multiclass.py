@@ -188,7 +188,7 @@ def test_delong_is_binary_only_and_the_table_says_so(benchmark_5_2_1):
     tables = benchmark_5_2_1.tables
     auroc = tables["aggregate"]["metric"] == "auroc"
     assert tables["aggregate"].loc[auroc, "delong_p"].isna().all()
-    marked = mark_delong_scope(tables["aggregate"], tables["pooled_oof"])
+    marked = tables["aggregate"]  # aggregate() marks the scope itself
     assert (marked.loc[auroc, "delong_note"] == delong_scope(3)).all()
     assert (marked.loc[~auroc, "delong_note"] == "").all()
     assert "binary only" in delong_scope(3) and "3 classes" in delong_scope(3)

@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from genogan.benchmark.metrics import METRICS
-from genogan.benchmark.stats import corrected_ttest, delong_test, mean_ci, worth_real_samples
+from genogan.benchmark.stats import (
+    corrected_ttest,
+    delong_test,
+    mark_delong_scope,
+    mean_ci,
+    worth_real_samples,
+)
 
 # `percent`: the scenario's x value -- % of the training part kept (learning curve) or % of the
 # minority class's training samples kept (imbalance); 100 for the main benchmark.
@@ -176,6 +182,6 @@ def aggregate(per_fold: pd.DataFrame, oof: pd.DataFrame, s: dict | None = None) 
     """All aggregated tables: aggregate, inflation, worth, pooled_oof (DataFrames)."""
     units = unit_table(per_fold)
     pooled = pooled_oof(oof)
-    table = add_delong(summarise(units), pooled)
+    table = mark_delong_scope(add_delong(summarise(units), pooled), pooled)
     return {"aggregate": table, "inflation": inflation(units), "worth": worth(units),
             "pooled_oof": pooled}
