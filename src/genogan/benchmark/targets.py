@@ -23,7 +23,6 @@ main classifier (or every classifier: `leaky_control.all_classifiers`).
 
 from __future__ import annotations
 
-import copy
 import zlib
 
 from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
@@ -31,53 +30,30 @@ from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
 from genogan.benchmark.names import check_methods, parse_amount
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
 from genogan.errors import GenoganInputError
+from genogan.settings.sections import as_dict, section
 
-DEFAULTS = {
-    "folds": 3,
-    "repeats": 2,
-    "seed": 7,
-    "positive_class": "",
-    "classifiers": ["logreg", "random_forest", "svm"],
-    "main_classifier": "logreg",
-    "arms": ["none", "class_weight", "smote", "random_oversample", "gaussian_noise", "mixup",
-             "cwgan_gp", "vanilla_gan"],
-    "amount": "balance",
-    "generator_seeds": [1, 2],
-    "augmenter_params": {},
-    "classifier_params": {},
-    "dose_response": {"enabled": True, "ratios": [0, 0.5, 1, 2, 5], "arms": ["smote", "cwgan_gp"]},
-    "learning_curve": {"enabled": True, "fractions": [0.25, 0.5], "repeats": 1,
-                       "arms": ["none", "smote", "cwgan_gp"]},
-    "imbalance": {"enabled": False, "minority_fractions": [0.25, 0.5], "repeats": 1,
-                  "arms": ["none", "smote", "cwgan_gp"]},
-    "null_control": {"enabled": True, "repeats": 1, "arms": ["none", "smote", "cwgan_gp"]},
-    "leaky_control": {"enabled": True, "arms": ["smote", "cwgan_gp"], "all_classifiers": False},
-    "use_gated_synthetic": False,
-    "quality_baselines": ["smote", "gaussian_noise"],
-    "quality_repeats": 1,
-    "gan_trainings_per_job": 24,
-    "mem_mb": 2000,
-    "runtime": "30m",
-}
 OUT = "results/benchmark"
 EVAL_OUT = "results/evaluate"
 GAN_OUT = "results/gan"
 
 
-def _merge(defaults: dict, given: dict) -> dict:
-    out = copy.deepcopy(defaults)
-    for key, value in (given or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key.endswith(
-                ("response", "curve", "control", "imbalance")):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def _without_derived(cfg: dict | None) -> dict:
+    """A benchmark block without the keys `benchmark_settings` derives (`percents`), so the
+    settings it returned can be checked again (scripts receive them as `params`)."""
+    cfg = dict(cfg or {})
+    for key in ("learning_curve", "imbalance"):
+        if isinstance(cfg.get(key), dict):
+            cfg[key] = {k: v for k, v in cfg[key].items() if k != "percents"}
+    return cfg
 
 
 def benchmark_settings(cfg: dict | None) -> dict:
-    """`config["benchmark"]` with defaults filled in and names checked."""
-    s = _merge(DEFAULTS, cfg or {})
+    """`config["benchmark"]` with defaults filled in and names checked.
+
+    The defaults are the settings layer's (`genogan.settings.sections.BenchmarkSettings`, from
+    the shipped schema): a partial block (a test, `genogan benchmark --config`) gets the same
+    values the workflow's validated config carries."""
+    s = as_dict(section("benchmark", _without_derived(cfg)))
     s["amount"] = parse_amount(s["amount"])
     for clf in s["classifiers"] + [s["main_classifier"]]:
         if clf not in CLASSIFIERS:
@@ -417,7 +393,7 @@ def all_evaluate_outputs(config: dict) -> dict:
     return {key: [evaluate_outputs(sp)[key] for sp in splits] for key in ("metrics", "oof")}
 
 
-__all__ = ["DEFAULTS", "Plan", "benchmark_settings", "classify_jobs", "gan_trainings",
+__all__ = ["Plan", "benchmark_settings", "classify_jobs", "gan_trainings",
            "benchmark_targets", "all_evaluate_outputs", "evaluate_params", "required_gan_amount",
            "dose_arms", "split_of", "gan_training_seed", "quality_targets", "quality_models",
            "format_ratio", "plot_outputs", "aggregate_outputs"]
