@@ -4,9 +4,9 @@
 # training part and test part to separate files, and the GAN rules (gan.smk) read only
 # train.parquet. One evaluate job per split runs all its arms x classifiers in-process.
 from genogan.benchmark import targets as bench_targets
-from genogan.settings import fold_settings
+from genogan.settings import fold_settings, paths
 
-BENCH = bench_targets.benchmark_settings(config.get("benchmark", {}))
+BENCH = bench_targets.benchmark_settings(config["benchmark"])
 BENCH_PLAN = bench_targets.Plan(BENCH)
 # fitted per training fold (never on the whole matrix): the expression gene filter
 FEATURE_FILTER = fold_settings(config)
@@ -14,9 +14,9 @@ FEATURE_FILTER = fold_settings(config)
 
 rule split:
     input:
-        matrix="results/features/matrix.parquet",
+        matrix=paths.MATRIX,
     output:
-        splits="results/splits/splits.tsv",
+        splits=paths.SPLITS,
     log:
         "logs/split.log",
     conda:
@@ -32,12 +32,12 @@ rule split:
 # Every data set's training part and test part, each to its own file, in one job.
 rule datasets:
     input:
-        matrix="results/features/matrix.parquet",
-        splits="results/splits/splits.tsv",
+        matrix=paths.MATRIX,
+        splits=paths.SPLITS,
     output:
-        train=[f"results/datasets/{ds}/train.parquet" for ds in BENCH_PLAN.datasets()],
+        train=[bench_targets.dataset_part(ds) for ds in BENCH_PLAN.datasets()],
         test=[
-            f"results/datasets/{ds}/test.parquet"
+            bench_targets.dataset_part(ds, "test")
             for ds in BENCH_PLAN.datasets()
             if ds != "full"
         ],

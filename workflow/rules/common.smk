@@ -2,7 +2,8 @@
 import pandas as pd
 
 from genogan.config_check import apply_user_configfiles, load_workflow_inputs
-from genogan.settings import output_settings
+from genogan.settings import output_settings, paths
+from genogan.settings.sections import from_config
 
 # A --configfile that does not say `demo:` is not the demo (config_check explains the rules).
 USER_CONFIGFILES = [str(path) for path in workflow.overwrite_configfiles]
@@ -10,6 +11,8 @@ apply_user_configfiles(config, USER_CONFIGFILES)
 SAMPLES, REFERENCE = load_workflow_inputs(
     config, ", ".join(USER_CONFIGFILES) or "config/config.yaml"
 )
+# the validated config as typed settings (genogan.settings.sections): the rules read these
+SETTINGS = from_config(config)
 INPUT_TYPE = config["input_type"]
 DEMO = config["demo"]["enabled"]
 DEMO_DIR = config["demo"]["outdir"]
@@ -44,7 +47,7 @@ def kmer_inputs(wildcards):
 def feature_matrix_inputs(wildcards):
     if config["features_table"]:
         return {"table": config["features_table"], "sheet": config["samples"]}
-    counts = expand("results/kmers/{sample}.npz", sample=SAMPLES.index)
+    counts = expand(paths.KMER_PROFILE, sample=SAMPLES.index)
     return {"counts": counts, "sheet": config["samples"]}
 
 
@@ -80,7 +83,7 @@ def aligned_samples():
 
 
 def preprocessing_targets():
-    targets = ["results/features/matrix.parquet"]
+    targets = [paths.MATRIX]
     if aligned_samples() and not config["features_table"]:
         targets.append("results/qc/alignment_summary.tsv")
     return targets

@@ -6,18 +6,20 @@
 # checkpoints/gan/... (outside the declared outputs): a killed job resumes from there on rerun.
 from genogan.benchmark import targets as gan_plan_targets
 from genogan.gan.pipeline import batch_rule_params, gan_gpu_request, gan_threads
+from genogan.settings import paths
+from genogan.settings.sections import section
 
 GAN_PLAN = gan_plan_targets.Plan(
-    gan_plan_targets.benchmark_settings(config.get("benchmark", {}))
+    gan_plan_targets.benchmark_settings(config["benchmark"])
 )
-GAN_RESOURCES = config["gan"]["resources"]
+GAN_RESOURCES = section("gan", config["gan"]).resources
 
 
 rule train_gan:
     input:
         train=lambda wc: sorted({t["train"] for t in GAN_PLAN.batch_params(wc.batch)}),
     output:
-        directory("results/gan/{batch}"),
+        directory(paths.GAN_BATCH),
     log:
         "logs/train_gan/{batch}.log",
     benchmark:
@@ -26,15 +28,15 @@ rule train_gan:
         batch="b[0-9]+",
     conda:
         "../../envs/gan.yaml"
-    threads: lambda wc: gan_threads(GAN_RESOURCES["threads"], local=workflow.local_exec)
+    threads: lambda wc: gan_threads(GAN_RESOURCES.threads, local=workflow.local_exec)
     resources:
         # a job killed for memory is retried (--retries) with proportionally more
-        mem_mb=lambda wildcards, attempt: GAN_RESOURCES["mem_mb"] * attempt,
-        runtime=GAN_RESOURCES["runtime"],
+        mem_mb=lambda wildcards, attempt: GAN_RESOURCES.mem_mb * attempt,
+        runtime=GAN_RESOURCES.runtime,
         # the configured GPU only where one exists: CPU-only machines run batches in parallel
-        gpu=lambda wc: gan_gpu_request(GAN_RESOURCES["gpu"], local=workflow.local_exec),
-        gpu_model=GAN_RESOURCES["gpu_model"],
-        gres=GAN_RESOURCES["gres"],
+        gpu=lambda wc: gan_gpu_request(GAN_RESOURCES.gpu, local=workflow.local_exec),
+        gpu_model=GAN_RESOURCES.gpu_model,
+        gres=GAN_RESOURCES.gres,
     params:
         batch=lambda wc: batch_rule_params(
             config["gan"], GAN_PLAN.batch_params(wc.batch)

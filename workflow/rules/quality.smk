@@ -1,16 +1,17 @@
 # Quality of synthetic samples (fidelity, label fidelity, utility, privacy) per fold, and the
-# leakage-free privacy gate. Settings: config["quality"] (detection_folds, mmd_permutations,
-# privacy_gate: {enabled, percentile}).
+# leakage-free privacy gate. Settings: SETTINGS.quality (genogan.settings.sections.QualitySettings:
+# detection_folds, mmd_permutations, privacy_gate: {enabled, percentile}, resources).
 from genogan.benchmark import targets as quality_targets_mod
+from genogan.settings import paths
 
-QUALITY_DIR = "results/quality/{dataset}/{model}/seed{seed}"  # privacy_gate's files
-QUALITY_BENCH = quality_targets_mod.benchmark_settings(config.get("benchmark", {}))
+QUALITY = SETTINGS.quality
+QUALITY_BENCH = quality_targets_mod.benchmark_settings(config["benchmark"])
 QUALITY_PLAN = quality_targets_mod.Plan(QUALITY_BENCH)
 QUALITY_MODELS = quality_targets_mod.quality_models(QUALITY_BENCH)
 QUALITY_SEED = int(QUALITY_BENCH["generator_seeds"][0])
 # classical baselines' pools: sized like the GAN pools (`gan.amount`), drawn in the quality job
-GAN_AMOUNT = config.get("gan", {}).get("amount", {"mode": "multiple", "value": 5})
-BASELINE_POOL = GAN_AMOUNT["value"] if GAN_AMOUNT["mode"] == "multiple" else "balance"
+GAN_AMOUNT = SETTINGS.gan.amount
+BASELINE_POOL = GAN_AMOUNT.value if GAN_AMOUNT.mode == "multiple" else "balance"
 QUALITY_CAPTIONS = {"pca": "PCA overlay", "dcr": "distance to closest record"}
 
 
@@ -63,21 +64,19 @@ rule quality:
         dataset="r[0-9]+_f[0-9]+",
     conda:
         "../../envs/ml.yaml"
-    threads: config["quality"].get("threads", 2)
+    threads: QUALITY.threads
     resources:
-        mem_mb=config["quality"].get("mem_mb", 4000),
-        runtime=config["quality"].get("runtime", "30m"),
+        mem_mb=QUALITY.mem_mb,
+        runtime=QUALITY.runtime,
     params:
         pools=lambda wc: QUALITY_PLAN.quality_pools(wc.dataset),
         baselines=QUALITY_PLAN.quality_baselines(BASELINE_POOL),
         out_dirs=lambda wc: QUALITY_PLAN.quality_out_dirs(wc.dataset),
         seed=QUALITY_SEED,
         quality={
-            "detection_folds": config["quality"].get("detection_folds", 5),
-            "mmd_permutations": config["quality"].get("mmd_permutations", 200),
-            "gate_percentile": config["quality"]
-            .get("privacy_gate", {})
-            .get("percentile", 5),
+            "detection_folds": QUALITY.detection_folds,
+            "mmd_permutations": QUALITY.mmd_permutations,
+            "gate_percentile": QUALITY.privacy_gate.percentile,
         },
     script:
         "../scripts/quality.py"
@@ -87,11 +86,11 @@ rule quality:
 # leave-one-out distances, so a gated set used for training carries nothing from the test fold.
 rule privacy_gate:
     input:
-        train="results/datasets/{dataset}/train.parquet",
+        train=paths.DATASET_TRAIN,
         pools=lambda wc: QUALITY_PLAN.batch_dirs([f"{wc.dataset}/{wc.model}/{wc.seed}"]),
     output:
-        gated=f"{QUALITY_DIR}/gated.parquet",
-        table=f"{QUALITY_DIR}/gate.tsv",
+        gated=paths.GATED_POOL,
+        table=paths.GATE_TABLE,
     log:
         "logs/privacy_gate/{dataset}/{model}/seed{seed}.log",
     conda:
@@ -101,6 +100,6 @@ rule privacy_gate:
         runtime="10m",
     params:
         synthetic=lambda wc: QUALITY_PLAN.pool_file(wc.dataset, wc.model, int(wc.seed)),
-        percentile=config["quality"].get("privacy_gate", {}).get("percentile", 5),
+        percentile=QUALITY.privacy_gate.percentile,
     script:
         "../scripts/quality.py"

@@ -30,11 +30,10 @@ from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
 from genogan.benchmark.names import check_methods, parse_amount
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
 from genogan.errors import GenoganInputError
+from genogan.settings import paths
 from genogan.settings.sections import as_dict, section
 
-OUT = "results/benchmark"
-EVAL_OUT = "results/evaluate"
-GAN_OUT = "results/gan"
+OUT = paths.BENCHMARK_DIR
 
 
 def _without_derived(cfg: dict | None) -> dict:
@@ -168,12 +167,19 @@ def gan_training_seed(dataset: str, generator_seed: int) -> int:
 def pool_dir(batch: str, dataset: str, model: str, seed: int) -> str:
     """Files of one GAN training (model, history, `synthetic.parquet`) inside its batch's
     directory (the output of one `train_gan` job)."""
-    return f"{GAN_OUT}/{batch}/{dataset}/{model}/seed{seed}"
+    return paths.fill(paths.GAN_POOL_DIR, batch=batch, dataset=dataset, model=model, seed=seed)
+
+
+def dataset_part(dataset: str, part: str = "train") -> str:
+    """A data set's `train` part (the only file a GAN or augmenter is fitted on) or its `test`
+    part (read by evaluate and quality jobs only)."""
+    return paths.fill({"train": paths.DATASET_TRAIN, "test": paths.DATASET_TEST}[part],
+                      dataset=dataset)
 
 
 def gated_file(dataset: str, model: str, seed: int) -> str:
     """A GAN pool after the privacy gate (fitted on the training part only)."""
-    return f"results/quality/{dataset}/{model}/seed{seed}/gated.parquet"
+    return paths.fill(paths.GATED_POOL, dataset=dataset, model=model, seed=seed)
 
 
 def quality_models(s: dict) -> list[str]:
@@ -197,7 +203,7 @@ QUALITY_FIGURES = {"pca": "pca.png", "dcr": "dcr.png"}
 
 def quality_dir(model: str, seed: int, dataset: str = "{dataset}") -> str:
     """Folder of one synthetic source's quality tables and figures (a wildcard by default)."""
-    return f"results/quality/{dataset}/{model}/seed{seed}"
+    return paths.fill(paths.QUALITY_DIR, dataset=dataset, model=model, seed=seed)
 
 
 def quality_targets(config: dict) -> list[str]:
@@ -272,7 +278,8 @@ def benchmark_targets(config: dict) -> list[str]:
 
 
 def evaluate_outputs(split: str) -> dict:
-    return {"metrics": f"{EVAL_OUT}/{split}/metrics.tsv", "oof": f"{EVAL_OUT}/{split}/oof.tsv"}
+    folder = paths.fill(paths.EVALUATE_DIR, split=split)
+    return {"metrics": f"{folder}/metrics.tsv", "oof": f"{folder}/oof.tsv"}
 
 
 class Plan:
@@ -317,8 +324,8 @@ class Plan:
 
     def pool_file(self, dataset: str, model: str, seed: int) -> str:
         """The synthetic pool one GAN training samples (inside its batch's directory)."""
-        return pool_dir(self.batch_of[(dataset, model, seed)], dataset, model, seed) + \
-            "/synthetic.parquet"
+        return paths.fill(paths.GAN_POOL, batch=self.batch_of[(dataset, model, seed)],
+                          dataset=dataset, model=model, seed=seed)
 
     def pools_of(self, jobs) -> dict[str, str]:
         """`dataset/model/seed` -> pool file, for every GAN arm of `jobs`."""
@@ -334,26 +341,26 @@ class Plan:
     def batch_dirs(self, keys) -> list[str]:
         """train_gan output directories holding the pools `keys` (`dataset/model/seed`)."""
         trainings = [(d, m, int(g)) for d, m, g in (k.split("/") for k in keys)]
-        return list(dict.fromkeys(f"{GAN_OUT}/{self.batch_of[t]}" for t in trainings))
+        return list(dict.fromkeys(paths.fill(paths.GAN_BATCH, batch=self.batch_of[t])
+                                  for t in trainings))
 
     def evaluate_inputs(self, split: str) -> dict:
         """Input files of one evaluate job: its data sets' parts, the split file, the pools."""
         jobs = self.evaluations[split]
         datasets = list(dict.fromkeys(ds for ds, _, _ in jobs))
-        inputs = {"train": [f"results/datasets/{ds}/train.parquet" for ds in datasets],
-                  "test": [f"results/datasets/{ds}/test.parquet" for ds in datasets],
-                  "splits": "results/splits/splits.tsv"}
+        inputs = {"train": [dataset_part(ds) for ds in datasets],
+                  "test": [dataset_part(ds, "test") for ds in datasets], "splits": paths.SPLITS}
         pools = self.pools_of(jobs)
         inputs["pools"] = (list(pools.values()) if self.s["use_gated_synthetic"]
                            else self.batch_dirs(pools))
         if any(parse_arm(a).leaky and not parse_arm(a).is_gan for _, a, _ in jobs):
-            inputs["full"] = "results/datasets/full/train.parquet"
+            inputs["full"] = dataset_part("full")
         return inputs
 
     def batch_params(self, batch: str) -> list[dict]:
         """What one train_gan job trains: per training its input, output folder and seed."""
         return [{"dataset": d, "model": m, "seed": g,
-                 "train": f"results/datasets/{d}/train.parquet", "out": pool_dir(batch, d, m, g),
+                 "train": dataset_part(d), "out": pool_dir(batch, d, m, g),
                  "train_seed": gan_training_seed(d, g)}
                 for d, m, g in self.batches[batch]]
 
@@ -367,8 +374,7 @@ class Plan:
         """Input files of one quality job: the split's two parts and the batches of its pools."""
         seed = int(self.s["generator_seeds"][0])
         keys = [f"{split}/{m}/{seed}" for m in self.quality_pools(split)]
-        return {"train": f"results/datasets/{split}/train.parquet",
-                "holdout": f"results/datasets/{split}/test.parquet",
+        return {"train": dataset_part(split), "holdout": dataset_part(split, "test"),
                 "pools": self.batch_dirs(keys)}
 
     def quality_out_dirs(self, split: str) -> dict[str, str]:

@@ -1,0 +1,41 @@
+"""The workflow's file layout: every path template the rules and `genogan.benchmark.targets`
+share, typed once.
+
+Templates use Snakemake's wildcard syntax (`{dataset}`), so a rule uses them as they are and
+Python code fills them with `str.format` (or `fill`). Standard library only: the `.smk` files
+import this at parse time.
+"""
+
+from __future__ import annotations
+
+MATRIX = "results/features/matrix.parquet"
+FEATURE_NAMES = "results/features/feature_names.txt"
+KMER_PROFILE = "results/kmers/{sample}.npz"
+
+SPLITS = "results/splits/splits.tsv"
+DATASET_DIR = "results/datasets/{dataset}"
+DATASET_TRAIN = f"{DATASET_DIR}/train.parquet"
+DATASET_TEST = f"{DATASET_DIR}/test.parquet"
+
+# one train_gan job's output directory, and one training's folder inside it
+GAN_BATCH = "results/gan/{batch}"
+GAN_POOL_DIR = f"{GAN_BATCH}/{{dataset}}/{{model}}/seed{{seed}}"
+GAN_POOL = f"{GAN_POOL_DIR}/synthetic.parquet"
+
+# one synthetic source's quality tables and figures, and its privacy-gated pool
+QUALITY_DIR = "results/quality/{dataset}/{model}/seed{seed}"
+GATED_POOL = f"{QUALITY_DIR}/gated.parquet"
+GATE_TABLE = f"{QUALITY_DIR}/gate.tsv"
+
+EVALUATE_DIR = "results/evaluate/{split}"
+BENCHMARK_DIR = "results/benchmark"
+
+
+def fill(template: str, **wildcards) -> str:
+    """A template with some or all wildcards filled; the others stay `{name}` wildcards."""
+
+    class _Keep(dict):
+        def __missing__(self, key):
+            return "{" + key + "}"
+
+    return template.format_map(_Keep(wildcards))
