@@ -21,19 +21,24 @@ def _bench_config(path) -> dict:
 
 
 def register_cli(subparsers) -> None:
+    from genogan.settings.paths import BENCHMARK_DIR
+    from genogan.settings.sections import BenchmarkSettings
+
+    defaults = BenchmarkSettings()  # the config's `benchmark:` defaults (the shipped schema)
     p = subparsers.add_parser("split", help="write the repeated stratified k-fold split file")
     p.add_argument("--matrix", required=True, help="feature matrix parquet")
     p.add_argument("--out", required=True, help="split TSV to write")
-    p.add_argument("--folds", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--folds", type=int, default=defaults.folds)
+    p.add_argument("--repeats", type=int, default=defaults.repeats)
+    p.add_argument("--seed", type=int, default=defaults.seed)
     p.set_defaults(func=_split)
 
     p = subparsers.add_parser("fold-dataset", help="write one fold's train and test parquet")
     p.add_argument("--matrix", required=True)
     p.add_argument("--splits", required=True)
     p.add_argument("--dataset", required=True, help="r<R>_f<F>, r<R>_f<F>_p<PCT> or null_r<R>_f<F>")
-    p.add_argument("--seed", type=int, default=7, help="benchmark seed (null permutation)")
+    p.add_argument("--seed", type=int, default=defaults.seed,
+                   help="benchmark seed (null permutation)")
     p.add_argument("--train-out", required=True)
     p.add_argument("--test-out", required=True)
     p.set_defaults(func=_fold_dataset)
@@ -50,7 +55,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--oof", nargs="+", required=True)
     p.add_argument("--config", default=None)
-    p.add_argument("--outdir", default="results/benchmark")
+    p.add_argument("--outdir", default=BENCHMARK_DIR)
     p.set_defaults(func=_aggregate)
 
     p = subparsers.add_parser("benchmark", help="run the whole benchmark in memory on a matrix",
@@ -58,11 +63,11 @@ def register_cli(subparsers) -> None:
                               "one process (no Snakemake).")
     p.add_argument("--matrix", required=True)
     p.add_argument("--config", default=None)
-    p.add_argument("--outdir", default="results/benchmark")
+    p.add_argument("--outdir", default=BENCHMARK_DIR)
     p.set_defaults(func=_benchmark)
 
     p = subparsers.add_parser("verdict", help="print the benchmark's headline: best arm vs none")
-    p.add_argument("--aggregate", default="results/benchmark/aggregate.tsv")
+    p.add_argument("--aggregate", default=f"{BENCHMARK_DIR}/aggregate.tsv")
     p.add_argument("--config", default=None, help="config YAML (its main classifier)")
     p.add_argument("--metric", default="auroc")
     p.set_defaults(func=_verdict)

@@ -12,7 +12,8 @@ from genogan.errors import GenoganInputError
 
 
 def _gan_config(path) -> dict:
-    """The `gan:` section of a genogan config YAML (or the whole file if it has none)."""
+    """The `gan:` section of a genogan config YAML (or the whole file if it holds only `gan`
+    keys; a config without a `gan:` section gives {}, i.e. the defaults)."""
     if not path:
         return {}
     import yaml
@@ -21,7 +22,11 @@ def _gan_config(path) -> dict:
     if not path.exists():
         raise GenoganInputError("config file not found", path=path)
     data = yaml.safe_load(path.read_text()) or {}
-    return data.get("gan", data)
+    if "gan" in data:
+        return data["gan"]
+    from genogan.settings.sections import GanSettings
+
+    return data if set(data) <= set(GanSettings.__dataclass_fields__) else {}
 
 
 def _json_arg(text, what):
@@ -33,9 +38,10 @@ def _json_arg(text, what):
 
 
 def run_train(args) -> int:
-    from genogan.gan.pipeline import DEFAULT_MODEL, train_file
+    from genogan.gan.pipeline import train_file
     from genogan.gan.runtime import configure_threads
     from genogan.io import setup_logging
+    from genogan.settings.sections import section
 
     logger = setup_logging(args.log)
     configure_threads(args.threads)
@@ -43,11 +49,12 @@ def run_train(args) -> int:
     for key in ("epochs", "batch_size"):
         if getattr(args, key) is not None:
             gan_cfg[key] = getattr(args, key)
-    model = args.model or (gan_cfg.get("models") or [DEFAULT_MODEL])[0]
+    settings = section("gan", gan_cfg)  # gan.models / gan.seeds: their defaults live there
+    model = args.model or settings.models[0]
     params = _json_arg(args.params, "--params")
     if params:
         gan_cfg[model] = {**(gan_cfg.get(model) or {}), **params}
-    seed = args.seed if args.seed is not None else (gan_cfg.get("seeds") or [1])[0]
+    seed = args.seed if args.seed is not None else settings.seeds[0]
     out = Path(args.out_dir)
     ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else out.with_name(out.name + ".ckpt")
     train_file(args.input, out, gan_cfg=gan_cfg, model=model, seed=int(seed),
@@ -58,13 +65,16 @@ def run_train(args) -> int:
 def run_generate(args) -> int:
     from genogan.gan.pipeline import generate_file
     from genogan.io import setup_logging
+    from genogan.settings.sections import as_dict, section
 
     logger = setup_logging(args.log)
-    amount = dict(_gan_config(args.config).get("amount") or {})
+    if (args.mode is None) != (args.value is None):
+        raise GenoganInputError("--mode and --value go together (like gan.amount's mode and "
+                                "value)", fix="give both, e.g. --mode balance --value 1, or "
+                                "neither to use gan.amount of --config (or its default)")
+    amount = as_dict(section("gan", _gan_config(args.config)).amount)
     if args.mode:
-        amount["mode"] = args.mode
-    if args.value is not None:
-        amount["value"] = args.value
+        amount = {"mode": args.mode, "value": args.value}
     generate_file(args.model_dir, args.output, amount=amount, seed=args.seed, logger=logger)
     return 0
 
@@ -78,10 +88,10 @@ def register_cli(subparsers) -> None:
     p.add_argument("--input", required=True, help="training feature matrix (parquet)")
     p.add_argument("--out-dir", required=True, help="model directory to write")
     p.add_argument("--config", help="genogan config YAML (its `gan:` section is used)")
-    p.add_argument("--model", help="GAN model name (default: first of gan.models, or cwgan_gp)")
+    p.add_argument("--model", help="GAN model name (default: the first of gan.models)")
     p.add_argument("--params", help="model hyper-parameters as JSON, e.g. "
                    "'{\"generator_units\": [128, 128]}'")
-    p.add_argument("--seed", type=int, help="random seed (default: first of gan.seeds, or 1)")
+    p.add_argument("--seed", type=int, help="random seed (default: the first of gan.seeds)")
     p.add_argument("--epochs", type=int, help="override gan.epochs")
     p.add_argument("--batch-size", type=int, help="override gan.batch_size")
     p.add_argument("--checkpoint-dir", help="checkpoint directory (default: OUT_DIR.ckpt beside "
@@ -98,8 +108,9 @@ def register_cli(subparsers) -> None:
     g.add_argument("--output", required=True, help="output parquet")
     g.add_argument("--config", help="genogan config YAML (its gan.amount is used)")
     g.add_argument("--mode", choices=("absolute", "multiple", "balance"),
-                   help="how to size the output (default: gan.amount.mode or balance)")
-    g.add_argument("--value", type=float, help="amount value (count, multiple or balance factor)")
+                   help="how to size the output, with --value (default: gan.amount)")
+    g.add_argument("--value", type=float, help="amount value (count, multiple or balance "
+                   "factor), with --mode")
     g.add_argument("--seed", type=int, default=1, help="generation seed (default 1)")
     g.add_argument("--log", help="also write the log to this file")
     g.set_defaults(func=run_generate)

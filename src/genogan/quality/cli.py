@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 def register_cli(subparsers) -> None:
+    from genogan.settings.sections import QualitySettings
+
+    defaults = QualitySettings()  # the config's `quality:` defaults (the shipped schema)
     p = subparsers.add_parser(
         "quality", help="fidelity, utility and privacy of synthetic samples",
         description="Score synthetic samples against the real training part of a fold (fidelity, "
@@ -16,11 +19,11 @@ def register_cli(subparsers) -> None:
     p.add_argument("--out-dir", required=True, help="folder for the tables and figures")
     p.add_argument("--seed", type=int, default=0, help="seed for CV splits, permutations, "
                    "subsampling and the classifiers (default: %(default)s)")
-    p.add_argument("--detection-folds", type=int, default=5,
+    p.add_argument("--detection-folds", type=int, default=defaults.detection_folds,
                    help="CV folds of the real-vs-synthetic detector (default: %(default)s)")
-    p.add_argument("--mmd-permutations", type=int, default=200,
+    p.add_argument("--mmd-permutations", type=int, default=defaults.mmd_permutations,
                    help="permutations for the MMD p-value (default: %(default)s)")
-    p.add_argument("--gate-percentile", type=float, default=5.0,
+    p.add_argument("--gate-percentile", type=float, default=defaults.privacy_gate.percentile,
                    help="privacy gate threshold: this percentile of within-training "
                    "leave-one-out nearest-neighbour distances (default: %(default)s)")
     p.add_argument("--gated-out", default=None,
