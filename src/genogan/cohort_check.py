@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from genogan.errors import GenoganInputError
+from genogan.settings.sections import schema_default
 
 MIN_TO_AUGMENT = 2  # SMOTE (k >= 1), quality's per-class MMD and detection CV
 
@@ -68,6 +69,10 @@ def _needs(bench: dict) -> dict[str, tuple[int, str]]:
     return needs
 
 
+def _reads_input(config: dict) -> bool:
+    return config.get("input_type", schema_default("input_type")) == "reads"
+
+
 def check_cohort(sheet: pd.DataFrame, config: dict, config_path=None, check_files=True) -> None:
     """Everything validation can know from the sheet and the config before a job starts: the
     feature table's content (when given), the k-mer matrix's memory and every training part."""
@@ -76,7 +81,7 @@ def check_cohort(sheet: pd.DataFrame, config: dict, config_path=None, check_file
         from genogan.features import table_to_matrix
 
         n_features = table_to_matrix(config["features_table"], sheet).X.shape[1]
-    elif config.get("input_type", "reads") == "reads" and not config.get("features_table"):
+    elif _reads_input(config) and not config.get("features_table"):
         from genogan.kmers import n_canonical
 
         n_features = n_canonical(int(config["kmers"]["k"]))
@@ -156,7 +161,7 @@ def check_kmer_memory(config: dict, n_samples: int, path=None) -> None:
     """k-mer input: the dense matrix of `n_samples` x canonical k-mers must fit `kmers.mem_mb`."""
     from genogan.kmers import n_canonical
 
-    if config.get("input_type", "reads") != "reads" or config.get("features_table"):
+    if not _reads_input(config) or config.get("features_table"):
         return
     k, limit_mb = int(config["kmers"]["k"]), int(config["kmers"]["mem_mb"])
     need_mb = feature_matrix_bytes(n_samples, n_canonical(k)) / 2**20

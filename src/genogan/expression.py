@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from genogan.errors import GenoganInputError
 from genogan.settings import fold_settings  # noqa: F401 (its home: the light settings layer)
 from genogan.io import check_delimited_header, input_file_problem
+from genogan.settings.sections import schema_default
 from genogan.features import FeatureMatrix
 
 ORIENTATIONS = ("auto", "genes_x_samples", "samples_x_genes")
@@ -410,16 +411,18 @@ def describe_transform(opts: dict) -> str:
         lo, hi = clip.get("floor"), clip.get("ceiling")
         steps.append(f"clip [{'-inf' if lo is None else f'{lo:g}'}, "
                      f"{'inf' if hi is None else f'{hi:g}'}]")
-    transform = opts.get("transform", "cpm")
+    opts = {key: opts.get(key, schema_default(f"expression.{key}"))
+            for key in ("transform", "pseudocount", "log")} | opts  # absent: the default
+    transform = opts["transform"]
     if transform == "log2":
-        steps.append(f"log2(x + {float(opts.get('pseudocount', 1.0)):g})")
+        steps.append(f"log2(x + {float(opts['pseudocount']):g})")
     elif transform != "none":
-        steps.append(transform + (" + log1p" if opts.get("log", True)
-                                  and transform in ("cpm", "tpm") else ""))
-    if opts.get("normalise", "none") != "none":
+        steps.append(transform + (" + log1p" if opts["log"] and transform in ("cpm", "tpm")
+                                  else ""))
+    if opts.get("normalise") not in (None, "none"):  # fold-fitted steps: only when given
         steps.append(f"{opts['normalise']} normalisation (fitted per training part)")
     filt = opts.get("filter") or {}
-    if filt.get("method", "none") != "none":
+    if filt.get("method") not in (None, "none"):
         steps.append(f"top {filt.get('n')} genes by {filt['method']} (fitted per training part)")
     return " -> ".join(steps) or "none (values as given)"
 

@@ -39,6 +39,7 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
+from genogan.settings.sections import schema_default
 
 ALPHABET_CHOICES = ("auto", "dna", "protein")
 NUCLEOTIDE_LETTERS = "ACGTUN"  # what makes a record "look like DNA" (case-insensitive)
@@ -441,7 +442,8 @@ def check_sequence_config(opts: dict, sheet: pd.DataFrame, config_path=None) -> 
             raise GenoganInputError("no `fasta` file for this sample",
                                     sample=str(empty["sample"].iloc[0]), path=config_path,
                                     fix="give every sample a `fasta` or use `sequences.path`")
-    alphabet, k = opts.get("alphabet", "auto"), int(opts.get("k", 2))
+    alphabet = opts.get("alphabet", schema_default("sequences.alphabet"))
+    k = int(opts.get("k", schema_default("sequences.k")))
     if alphabet == "protein" and not 1 <= k <= PROTEIN.max_k:
         raise GenoganInputError(f"sequences.k = {k} is too large for protein (20^{k} dense "
                                 "features)", path=config_path, fix="set `sequences.k` to 1, 2 "

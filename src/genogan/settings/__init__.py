@@ -48,4 +48,4 @@ def fold_settings(config: dict) -> dict:
     if config.get("input_type") != "expression":
         return {"method": "none", "n": 1, "normalise": "none"}
     expr = config["expression"]
-    return {**expr["filter"], "normalise": expr.get("normalise", "none")}
+    return {**expr["filter"], "normalise": expr["normalise"]}
