@@ -162,7 +162,8 @@ def test_class_counts_ratio_and_balance():
     assert class_counts(Y, 0.5) == {"a": 3, "b": 2}  # round(1.5) = 2 (banker's), round(3) = 3
     assert class_counts(Y, 2) == {"a": 12, "b": 6}
     assert class_counts(Y, 0) == {"a": 0, "b": 0}
-    with pytest.raises(GenoganInputError, match="'balance' or a synthetic:real ratio"):
+    assert class_counts(Y, "balance:2") == {"a": 6, "b": 9}  # up to 2 x 6 = 12 each
+    with pytest.raises(GenoganInputError, match="'balance'.*'balance:R'.*synthetic:real ratio"):
         class_counts(Y, "lots")
 
 

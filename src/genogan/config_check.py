@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from genogan.amount_check import check_augmentation_adds, check_gan_pools_cover
 from genogan.cohort_check import check_cohort
 from genogan.errors import GenoganInputError
 from genogan.validate import check_reference_needed, load_sample_sheet, validate_config
@@ -122,6 +123,8 @@ def load_workflow_inputs(config: dict, config_path="config/config.yaml", check_f
         check_expression_config(config["expression"], config["samples"])
     check_reference_needed(sheet, {"reference": reference}, config["samples"])
     check_cohort(sheet, config, config_path, check_files)
+    check_augmentation_adds(sheet, config, config_path)
+    check_gan_pools_cover(sheet, config, config_path)
     if reference and check_files and not demo:
         check_reference_file(reference, config_path)
     check_gpu_request(config.get("gan", {}).get("resources", {}), config_path)

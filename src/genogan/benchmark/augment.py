@@ -8,7 +8,8 @@ construction. The workflow runs the same objects per fold, with GAN samples prec
 rules (`PrecomputedSynthetic`).
 
 How much to add is one number for every arm (`amount`): a synthetic:real ratio per class (0, 0.5,
-1, 2, 5: the dose-response sweep) or `"balance"` (top every class up to the majority class).
+1, 2, 5: the dose-response sweep), `"balance"` (top every class up to the majority class) or
+`"balance:R"` (every class up to R x the majority class; `names.parse_amount`).
 `class_counts` maps (y, amount) to per-class counts using the GAN stage's own `synthetic_counts`, so
 the GAN rules and the classical arms size their samples identically.
 """
@@ -19,19 +20,15 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 # the names and the amount interpreter live in the light module the Snakefile reads
-from genogan.benchmark.names import CLASSICAL_METHODS, is_gan_method, parse_amount  # noqa: F401
+from genogan.benchmark.names import (  # noqa: F401
+    CLASSICAL_METHODS,
+    amount_spec,
+    class_counts,
+    is_gan_method,
+    parse_amount,
+)
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
-
-
-def class_counts(y, amount) -> dict:
-    """Synthetic samples to add per class: ratio r -> round(r * n_c); balance -> n_max - n_c."""
-    from genogan.gan.amount import synthetic_counts  # TF-free module of the GAN stage
-
-    amount = parse_amount(amount)
-    if amount == "balance":
-        return synthetic_counts(y, "balance", 1)
-    return synthetic_counts(y, "multiple", amount)
 
 
 class Augmenter(BaseEstimator):
@@ -315,7 +312,9 @@ def make_augmenter(method: str, amount="balance", seed: int = 0, params: dict | 
     except ImportError as err:  # pragma: no cover - depends on the GAN stage being installed
         raise GenoganInputError(f"unknown augmenter {method!r} and no GAN stage to build it",
                                 fix=f"use one of {sorted(AUGMENTERS)} or a GAN model") from err
-    return GANAugmenter(model=method, params=params, amount=amount, seed=seed)
+    mode, value = amount_spec(amount)
+    return GANAugmenter(model=method, params=params, amount={"mode": mode, "value": value},
+                        seed=seed)
 
 
 def classical_synthetic(train, method: str, amount="balance", seed: int = 0,

@@ -148,7 +148,8 @@ def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic,
         amount = a.amount(s["amount"]) if a.stochastic else 0.0
         meta = {"dataset": str(ds), "scenario": ds.scenario, "repeat": ds.repeat, "fold": ds.fold,
                 "percent": ds.curve_percent, "arm": str(a), "method": a.method,
-                "amount": amount if amount == "balance" else format_ratio(amount), "leaky": a.leaky,
+                "amount": amount if isinstance(amount, str) else format_ratio(amount),
+                "leaky": a.leaky,
                 "classifier": classifier, "generator_seed": gen_seed, "positive": positive}
         rows.append({**meta, **row})
         oofs.append(pd.concat([pd.DataFrame({k: [v] * len(oof) for k, v in meta.items()}), oof],

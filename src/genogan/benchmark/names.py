@@ -35,16 +35,70 @@ def check_methods(methods, key: str) -> None:
                 f"({', '.join(GAN_MODELS)})")
 
 
+BALANCE = "balance"
+AMOUNT_FIX = ("use 'balance' (top every class up to the majority class), 'balance:R' with R >= 1 "
+              "(every class up to R x the majority class: adds samples whatever the class "
+              "balance, e.g. 'balance:1.5') or a synthetic:real ratio >= 0 (e.g. 0.5, 1, 2)")
+
+
 def parse_amount(amount):
-    """The one interpreter of `benchmark.amount`: `"balance"` or a finite ratio >= 0 (numbers
-    given as strings are accepted)."""
-    if isinstance(amount, str) and amount.strip().lower() == "balance":
-        return "balance"
-    try:
-        ratio = float(amount)
-    except (TypeError, ValueError):
-        ratio = math.nan
-    if not math.isfinite(ratio) or ratio < 0:
-        raise GenoganInputError(f"invalid augmentation amount {amount!r}",
-                                fix="use 'balance' or a synthetic:real ratio >= 0 (e.g. 0.5, 1, 2)")
+    """The one interpreter of `benchmark.amount` and of every arm's dose (as imbalanced-learn's
+    `check_sampling_strategy` is of `sampling_strategy`).
+
+    - `"balance"`: top every class up to the majority class (balanced classes: adds nothing);
+    - `"balance:R"`, R >= 1: top every class up to R x the majority class, so every class grows
+      (the majority by (R - 1) x its count) whatever the class balance, and classes end equal;
+    - a number r >= 0 (or its text): round(r x n_c) synthetic samples per class c.
+
+    Returns the canonical form: `"balance"`, `"balance:R"` (R as `%g`; `balance:1` is
+    `"balance"`) or the ratio as a float. `amount_spec` maps it to `synthetic_counts` arguments.
+    """
+    if isinstance(amount, str) and amount.strip().lower().startswith(BALANCE):
+        rest = amount.strip().lower()[len(BALANCE):]
+        if not rest:
+            return BALANCE
+        factor = _number(rest[1:]) if rest.startswith(":") else math.nan
+        if not factor >= 1:
+            raise GenoganInputError(f"invalid augmentation amount {amount!r}", fix=AMOUNT_FIX)
+        return BALANCE if factor == 1 else f"{BALANCE}:{factor:g}"
+    ratio = _number(amount)
+    if not ratio >= 0:
+        raise GenoganInputError(f"invalid augmentation amount {amount!r}", fix=AMOUNT_FIX)
     return ratio
+
+
+def _number(value) -> float:
+    """A finite float, else NaN (so one comparison rejects text, inf and NaN alike)."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def is_balance(amount) -> bool:
+    """True for the balancing amounts (`balance`, `balance:R`), False for a ratio (or text that
+    is not an amount, e.g. a table cell: never an error)."""
+    return isinstance(amount, str) and amount.strip().lower().startswith(BALANCE)
+
+
+def amount_spec(amount) -> tuple[str, float]:
+    """(mode, value) of `genogan.gan.amount.synthetic_counts` (the GAN pools' sizing) for an
+    amount: balance -> ('balance', 1), balance:R -> ('balance', R), r -> ('multiple', r)."""
+    amount = parse_amount(amount)
+    if amount == BALANCE:
+        return BALANCE, 1.0
+    if isinstance(amount, str):
+        return BALANCE, float(amount.split(":", 1)[1])
+    return "multiple", amount
+
+
+def class_counts(y, amount) -> dict:
+    """Synthetic samples to add per class: ratio r -> round(r * n_c); balance -> n_max - n_c;
+    balance:R -> round(R * n_max) - n_c. The GAN stage's own `synthetic_counts` (TF-free), so
+    the GAN pools and the classical arms are sized identically; light enough for validation."""
+    from genogan.gan.amount import synthetic_counts
+
+    return synthetic_counts(y, *amount_spec(amount))

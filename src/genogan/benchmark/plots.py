@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import auc, precision_recall_curve, roc_curve  # noqa: E402
 
 from genogan.benchmark.metrics import METRIC_LABELS  # noqa: E402
+from genogan.benchmark.names import is_balance  # noqa: E402
 from genogan.benchmark.verdict import compared_arms  # noqa: E402
 from genogan.io import atomic_path  # noqa: E402
 
@@ -259,7 +260,7 @@ def plot_dose_response(table: pd.DataFrame, path, classifier: str, methods,
     none = main[main["arm"] == "none"]
     fig, ax = plt.subplots(figsize=(7, 5))
     for method in methods:
-        sub = main[(main["method"] == method) & (main["amount"] != "balance")]
+        sub = main[(main["method"] == method) & ~main["amount"].map(is_balance)]
         sub = pd.concat([none, sub]).assign(ratio=lambda d: d["amount"].astype(float))
         sub = sub.sort_values("ratio")
         if len(sub) < 2:
@@ -269,7 +270,7 @@ def plot_dose_response(table: pd.DataFrame, path, classifier: str, methods,
                         color=line.get_color())
     if len(none):
         ax.axhline(float(none["mean"].iloc[0]), color="grey", ls=":", label="none (real only)")
-    ratios = sorted({0.0} | {float(a) for a in main["amount"] if a != "balance"})
+    ratios = sorted({0.0} | {float(a) for a in main["amount"] if not is_balance(a)})
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
     ax.minorticks_off()

@@ -74,8 +74,13 @@ class GANPoolProvider:
         self.s, self.cache = s, {}
 
     def pool_multiple(self, y) -> float:
+        """A multiple of every class that covers the largest dose and the default amount."""
+        from genogan.benchmark.augment import class_counts
+
         counts = pd.Series(y).value_counts()
-        return max(required_gan_amount(self.s)["value"], counts.max() / counts.min() - 1)
+        need = class_counts(y, self.s["amount"])
+        return max([required_gan_amount(self.s)["value"]]
+                   + [need[c] / counts[c] for c in counts.index])
 
     def __call__(self, dataset, model, seed, train: FeatureMatrix) -> FeatureMatrix:
         key = (dataset, model, seed)

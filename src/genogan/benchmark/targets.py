@@ -27,7 +27,7 @@ import zlib
 
 from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
 from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
-from genogan.benchmark.names import check_methods, parse_amount
+from genogan.benchmark.names import check_methods, is_balance, parse_amount
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
 from genogan.errors import GenoganInputError
 from genogan.settings import paths
@@ -234,8 +234,8 @@ def required_gan_amount(s: dict) -> dict:
     """
     ratios = [float(r) for r in s["dose_response"]["ratios"]] if s["dose_response"][
         "enabled"] else []
-    if s["amount"] != "balance":
-        ratios.append(float(s["amount"]))
+    if not is_balance(s["amount"]):  # balance(:R) depends on the class counts: checked at
+        ratios.append(float(s["amount"]))  # validation (amount_check.check_gan_pools_cover)
     return {"mode": "multiple", "value": max(ratios + [1.0])}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from genogan.amount_check import noop_arms_note
 from genogan.benchmark.metrics import METRIC_LABELS
 
 NULL_SCENARIO = "null_control"
@@ -133,7 +134,8 @@ def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classif
     lines = [classifier_sentence(table, clf, metric) for clf in classifiers]
     control_clf = classifiers[0]
     for sentence in (null_sentence(table, control_clf, metric),
-                     leaky_sentence(tables.get("inflation"), control_clf, metric)):
+                     leaky_sentence(tables.get("inflation"), control_clf, metric),
+                     noop_arms_note(table)):  # no silent no-op
         if sentence:
             lines.append(sentence)
     return lines + quality_sentences(quality_flags)
