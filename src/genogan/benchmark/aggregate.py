@@ -3,8 +3,9 @@
 Statistical unit: one (repeat, fold) split. A stochastic arm's score on a split is the mean over its
 generator seeds, so the spread over splits contains the generator's randomness too; the average
 within-split SD over seeds is reported separately (`seed_sd`). CIs are t-based with the
-Nadeau-Bengio variance correction (n_test/n_train), as the splits share training samples, and
-clipped to the metric's range (with few splits the t bounds can exceed it); arms are
+Nadeau-Bengio variance correction (n_test/n_train), as the splits share training samples; with
+few splits the t bounds can overshoot, so a score's CI is clipped to the metric's range ([0, 1])
+and a difference's CI to the range of a difference ([-1, 1]), never to the score's; arms are
 compared with `none` on the same splits by the corrected resampled t-test. DeLong's test on pooled
 out-of-fold scores (each sample's score averaged over repeats and seeds) is a second view of AUROC.
 Leaky arms never enter the main table: they appear only as inflation = leaky - correct.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from genogan.benchmark.conclusive import diff_range, metric_range, reading, worth_statement
 from genogan.benchmark.metrics import METRICS
 from genogan.benchmark.stats import (
     corrected_ttest,
@@ -28,7 +30,6 @@ from genogan.benchmark.stats import (
 # minority class's training samples kept (imbalance); 100 for the main benchmark.
 ARM_KEYS = ["scenario", "percent", "arm", "method", "amount", "leaky", "classifier"]
 UNIT = ["repeat", "fold"]
-METRIC_RANGE = {"mcc": (-1.0, 1.0)}  # every other metric lies in [0, 1]
 INVALID_LABEL = "INVALID (leaky: augmenter fitted on the whole cohort incl. test samples)"
 
 
@@ -46,8 +47,7 @@ def unit_table(per_fold: pd.DataFrame) -> pd.DataFrame:
 def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: str) -> dict:
     correction = arm_units["n_test"].mean() / arm_units["n_train_real"].mean()
     ci = mean_ci(arm_units[metric], correction=correction)
-    lo, hi = METRIC_RANGE.get(metric, (0.0, 1.0))  # few splits: t-based bounds can overshoot
-    ci["ci_low"], ci["ci_high"] = np.clip([ci["ci_low"], ci["ci_high"]], lo, hi)
+    ci["ci_low"], ci["ci_high"] = np.clip([ci["ci_low"], ci["ci_high"]], *metric_range(metric))
     seed_var = arm_units[f"{metric}_seed_var"]
     out = {"mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "sd": ci["sd"],
            "n": ci["n"], "n_seeds": int(arm_units["n_seeds"].max()),
@@ -55,12 +55,21 @@ def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: 
     if ref_units is None:
         return out
     paired = arm_units.merge(ref_units, on=UNIT, suffixes=("", "_ref"))
-    test = corrected_ttest(paired[metric] - paired[f"{metric}_ref"],
-                           n_train=paired["n_train_real"].mean(), n_test=paired["n_test"].mean())
+    test = _paired_test(paired, f"{metric}_ref", metric)
     out.update({"diff_vs_none": test["mean_diff"], "diff_ci_low": test["diff_ci_low"],
                 "diff_ci_high": test["diff_ci_high"], "t_nb": test["t"], "p_nb": test["p"],
                 "cohen_d": test["cohen_d"]})
     return out
+
+
+def _paired_test(paired: pd.DataFrame, ref_col: str, metric: str) -> dict:
+    """Corrected t-test of paired[metric] - paired[ref_col]; its CI clipped to a difference's
+    range ([-1, 1]; MCC [-2, 2])."""
+    test = corrected_ttest(paired[metric] - paired[ref_col],
+                           n_train=paired["n_train_real"].mean(), n_test=paired["n_test"].mean())
+    test["diff_ci_low"], test["diff_ci_high"] = np.clip(
+        [test["diff_ci_low"], test["diff_ci_high"]], *diff_range(metric))
+    return test
 
 
 def summarise(units: pd.DataFrame, leaky: bool = False) -> pd.DataFrame:
@@ -134,8 +143,7 @@ def inflation(units: pd.DataFrame) -> pd.DataFrame:
             continue
         paired = lk.merge(ok, on=UNIT, suffixes=("", "_ok"))
         for metric in METRICS:
-            test = corrected_ttest(paired[metric] - paired[f"{metric}_ok"],
-                                   paired["n_train_real"].mean(), paired["n_test"].mean())
+            test = _paired_test(paired, f"{metric}_ok", metric)
             rows.append({**info, "correct_arm": info["arm"].removeprefix("leaky-"),
                          "metric": metric, "leaky_mean": paired[metric].mean(),
                          "correct_mean": paired[f"{metric}_ok"].mean(),
@@ -150,7 +158,9 @@ def worth(units: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
 
     The `none` arm's mean score against its mean real training size (learning-curve fractions and
     the 100 % point on the same repeats) is the reference curve; each augmented arm's score at a
-    fraction is read off it (`stats.worth_real_samples`).
+    fraction is read off it (`stats.worth_real_samples`). The gap to `none` at the same fraction
+    (paired on the same splits, corrected CI) decides the words (`conclusive.worth_statement`):
+    a CI that contains 0 is "no detectable gain", never worth extra real samples.
     """
     lc = units[(units["scenario"] == "learning_curve") & ~units["leaky"].astype(bool)]
     if lc.empty:
@@ -159,7 +169,8 @@ def worth(units: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
                  & units["repeat"].isin(lc["repeat"].unique())
                  & units["classifier"].isin(lc["classifier"].unique())
                  & units["arm"].isin(lc["arm"].unique())]
-    curve = pd.concat([lc, main]).groupby(["classifier", "arm", "percent"])[
+    points = pd.concat([lc, main])
+    curve = points.groupby(["classifier", "arm", "percent"])[
         [metric, "n_train_real"]].mean().reset_index()
     rows = []
     for (clf, arm), pts in curve.groupby(["classifier", "arm"]):
@@ -174,8 +185,20 @@ def worth(units: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
                          "score": p[metric],
                          "score_none": float(none_score.iloc[0]) if len(none_score) else np.nan,
                          "n_equivalent": w["n_equivalent"], "status": w["status"],
-                         "extra_real_samples": w["n_equivalent"] - p["n_train_real"]})
+                         "extra_real_samples": w["n_equivalent"] - p["n_train_real"],
+                         **_worth_gap(points, clf, arm, p["percent"], metric)})
+            rows[-1]["statement"] = worth_statement(rows[-1])
     return pd.DataFrame(rows)
+
+
+def _worth_gap(points: pd.DataFrame, clf: str, arm: str, percent, metric: str) -> dict:
+    """Paired gap arm - none at one learning-curve point, its corrected CI and its reading."""
+    at = points[(points["classifier"] == clf) & (points["percent"] == percent)]
+    paired = at[at["arm"] == arm].merge(at[at["arm"] == "none"], on=UNIT, suffixes=("", "_ref"))
+    test = _paired_test(paired, f"{metric}_ref", metric)
+    return {"gap": test["mean_diff"], "gap_ci_low": test["diff_ci_low"],
+            "gap_ci_high": test["diff_ci_high"], "p_nb": test["p"],
+            "reading": reading(test["diff_ci_low"], test["diff_ci_high"], metric)}
 
 
 def aggregate(per_fold: pd.DataFrame, oof: pd.DataFrame, s: dict | None = None) -> dict:

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import auc, precision_recall_curve, roc_curve  # noqa: E402
 
+from genogan.benchmark.conclusive import TOO_WIDE, reading, too_wide_note  # noqa: E402
 from genogan.benchmark.metrics import METRIC_LABELS  # noqa: E402
 from genogan.benchmark.names import is_balance  # noqa: E402
 from genogan.benchmark.verdict import compared_arms  # noqa: E402
@@ -35,6 +36,25 @@ def _empty(path, title: str, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
     ax.set_axis_off()
     _save(fig, path)
+
+
+def _too_wide(rows: pd.DataFrame, metric: str, label, low="diff_ci_low", high="diff_ci_high",
+              centre: float = 0.0, what: str = "difference to none") -> str:
+    """The note naming the plotted CIs too wide to conclude (`conclusive.reading`), or ''.
+
+    rows: the plotted comparisons (NaN bounds, e.g. the `none` arm itself, are not counted);
+    label(row) names one in the note."""
+    rows = rows.dropna(subset=[low, high])
+    wide = [label(r) for _, r in rows.iterrows()
+            if reading(r[low], r[high], metric, centre) == TOO_WIDE]
+    return too_wide_note(wide, metric, len(rows), what)
+
+
+def _mark_too_wide(fig, *notes: str) -> None:
+    """Put the too-wide notes on the figure, below the axes (kept by bbox 'tight')."""
+    text = "\n".join(n for n in notes if n)
+    if text:
+        fig.text(0.5, 0.0, text, ha="center", va="top", fontsize="small", color="#b22222")
 
 
 def _errorbar_x(ax, y, sub, offset, label):
@@ -174,6 +194,8 @@ def plot_learning_curve(table: pd.DataFrame, worth: pd.DataFrame, path, classifi
                 fontsize="small", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "grey"})
     ax.legend(title="arm", fontsize="small")
     ax.grid(alpha=0.3)
+    _mark_too_wide(fig, _too_wide(data[data["arm"] != "none"], metric,
+                                  lambda r: f"{r['arm']} at {r['percent']:.0f} %"))
     _save(fig, path)
 
 
@@ -212,24 +234,26 @@ def plot_imbalance(table: pd.DataFrame, path, classifier: str,
                ylabel=f"{METRIC_LABELS[metric]} (mean, 95 % CI)", title=METRIC_LABELS[metric])
         ax.grid(alpha=0.3)
     axes[0][0].legend(title="arm", fontsize="small", loc="best")
+    _mark_too_wide(fig, *(_too_wide(data[(data["arm"] != "none") & (data["metric"] == m)], m,
+                                    lambda r: f"{r['arm']} at {r['percent']:.0f} %")
+                          for m in metrics))
     fig.suptitle(f"Class imbalance ({classifier}): does augmentation help as the minority class "
                  "shrinks? (100 % = main benchmark)")
     _save(fig, path)
 
 
 def _worth_note(worth: pd.DataFrame, classifier: str, metric: str) -> str:
-    """One line per arm where it helps: its score is worth n real samples at some fraction."""
+    """One line per arm: its largest worth in real samples where its gap to none is a detectable
+    gain, otherwise its largest gap worded by its CI (`conclusive.worth_statement`)."""
     if worth is None or worth.empty:
         return ""
-    w = worth[(worth["classifier"] == classifier) & (worth["metric"] == metric)
-              & (worth["extra_real_samples"] > 0)]
+    w = worth[(worth["classifier"] == classifier) & (worth["metric"] == metric)]
     lines = []
-    for arm, sub in w.groupby("arm", sort=False):
-        best = sub.loc[sub["extra_real_samples"].idxmax()]
-        worth_n = ("more real samples than the whole 'none' curve" if best["status"] ==
-                   "above_curve" else f"~{best['n_equivalent']:.1f} real samples")
-        lines.append(f"{arm} at {best['percent']:.0f} % ({best['n_real']:.1f} real): "
-                     f"worth {worth_n}")
+    for _, sub in w.groupby("arm", sort=False):
+        gains = sub[(sub["reading"] == "gain") & (sub["extra_real_samples"] > 0)]
+        best = (gains.loc[gains["extra_real_samples"].idxmax()] if len(gains)
+                else sub.loc[sub["gap"].fillna(-np.inf).idxmax()])
+        lines.append(best["statement"])
     return "\n".join(lines)
 
 
@@ -249,6 +273,9 @@ def plot_null(table: pd.DataFrame, path, metric: str = "auroc") -> None:
            title="Permuted-label null control: every arm must be at chance")
     ax.legend(title="classifier", fontsize="small")
     ax.grid(axis="x", alpha=0.3)
+    _mark_too_wide(fig, _too_wide(null, metric, lambda r: f"{r['arm']} / {r['classifier']}",
+                                  "ci_low", "ci_high", CHANCE.get(metric, 0.5),
+                                  "score minus chance"))
     _save(fig, path)
 
 
@@ -259,12 +286,14 @@ def plot_dose_response(table: pd.DataFrame, path, classifier: str, methods,
                  & (table["metric"] == metric)]
     none = main[main["arm"] == "none"]
     fig, ax = plt.subplots(figsize=(7, 5))
+    drawn = []
     for method in methods:
         sub = main[(main["method"] == method) & ~main["amount"].map(is_balance)]
         sub = pd.concat([none, sub]).assign(ratio=lambda d: d["amount"].astype(float))
         sub = sub.sort_values("ratio")
         if len(sub) < 2:
             continue
+        drawn.append(sub[sub["arm"] != "none"])
         line, = ax.plot(sub["ratio"], sub["mean"], marker="o", label=method)
         ax.fill_between(sub["ratio"], sub["ci_low"], sub["ci_high"], alpha=0.15,
                         color=line.get_color())
@@ -279,6 +308,9 @@ def plot_dose_response(table: pd.DataFrame, path, classifier: str, methods,
            title=f"Dose-response ({classifier}): does more synthetic data help?")
     ax.legend(title="augmenter", fontsize="small")
     ax.grid(alpha=0.3)
+    if drawn:
+        _mark_too_wide(fig, _too_wide(pd.concat(drawn), metric,
+                                      lambda r: f"{r['method']} x{float(r['amount']):g}"))
     _save(fig, path)
 
 
