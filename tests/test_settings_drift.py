@@ -112,3 +112,186 @@ def test_gan_model_sections_list_each_models_parameters():
     gan = _gan_schema()
     for name, cls in MODELS.items():
         assert set(gan[name]["properties"]) == set(cls.default_params), name
+
+
+# --- the typed settings layer (genogan.settings.sections): one home per default --------------
+
+from genogan.settings import sections  # noqa: E402
+
+# blocks whose keys are overrides of a model's / the preprocessor's own arguments: their keys
+# are tied to the code above, their defaults live there (the block's default is {})
+OVERRIDE_MAPS = {"gan.preprocess", "gan.cwgan_gp", "gan.vanilla_gan",
+                 "benchmark.augmenter_params", "benchmark.classifier_params"}
+
+
+def schema_paths(node: dict, prefix: str = "") -> dict[str, dict]:
+    """Every dotted key of the config schema (nested blocks and their keys)."""
+    out = {}
+    for name, sub in node.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        out[key] = sub
+        if key not in OVERRIDE_MAPS and sub.get("type") == "object":
+            out.update(schema_paths(sub, key + "."))
+    return out
+
+
+SCHEMA_PATHS = schema_paths(load_schema("config.schema.yaml"))
+FIELD_PATHS = sections.field_paths(sections.Settings)
+
+
+def test_every_settings_field_is_a_schema_key_and_vice_versa():
+    assert set(FIELD_PATHS) - set(SCHEMA_PATHS) == set(), "settings fields the schema lacks"
+    assert set(SCHEMA_PATHS) - set(FIELD_PATHS) == set(), "schema keys without a settings field"
+
+
+def test_every_section_named_by_the_issue_has_its_typed_object():
+    assert {"align", "kmers", "sequences", "expression", "gan", "quality",
+            "benchmark"} <= set(sections.SECTIONS)
+    for scenario in ("dose_response", "learning_curve", "imbalance", "null_control",
+                     "leaky_control"):
+        assert dataclasses_is_nested(sections.BenchmarkSettings, scenario), scenario
+
+
+def dataclasses_is_nested(cls, name: str) -> bool:
+    import dataclasses
+
+    return next(f for f in dataclasses.fields(cls) if f.name == name).metadata.get("nested")
+
+
+def test_every_field_takes_its_default_from_the_schema():
+    """A leaf field declared with a literal default (a second home) has no `key` metadata."""
+    import dataclasses
+
+    def leaves(cls, prefix=""):
+        import typing
+
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("nested"):
+                yield from leaves(hints[f.name], f"{prefix}{f.name}.")
+            else:
+                yield f"{prefix}{f.name}", f
+
+    for path, f in leaves(sections.Settings):
+        if path == "samples":  # required, no default
+            assert f.default is dataclasses.MISSING
+            continue
+        assert f.metadata.get("key") == path, f"{path}: default not read from the schema"
+        assert FIELD_PATHS[path] == sections.schema_default(path), path
+
+
+def test_every_schema_key_has_exactly_one_default_except_the_sample_sheet():
+    """Leaves carry a default (or their block does); nothing has a default at two depths."""
+    for path, node in SCHEMA_PATHS.items():
+        is_block = node.get("type") == "object" and path not in OVERRIDE_MAPS
+        if path == "samples" or is_block:
+            continue
+        sections.schema_default(path)  # raises KeyError when there is none
+        parent = path.rpartition(".")[0]
+        if parent and "default" in node:
+            assert path.rpartition(".")[2] not in SCHEMA_PATHS[parent].get("default", {}), (
+                f"{path}: default both on the key and in its block's default")
+
+
+def test_a_minimal_config_validates_to_the_settings_defaults():
+    """The workflow's config (validate_config fills the schema's defaults) and the typed
+    objects built from nothing agree key by key, at every depth."""
+    from genogan.validate import validate_config
+
+    filled = validate_config({"samples": "s.tsv"})
+    assert sections.as_dict(sections.Settings(samples="s.tsv")) == filled
+    assert sections.from_config(filled) == sections.Settings(samples="s.tsv")
+    assert sections.from_config(filled).quality.privacy_gate.percentile == \
+        filled["quality"]["privacy_gate"]["percentile"]
+
+
+def test_benchmark_settings_defaults_are_the_settings_layers():
+    from genogan.benchmark import targets
+
+    assert not hasattr(targets, "DEFAULTS")
+    s = targets.benchmark_settings({})
+    typed = sections.as_dict(sections.BenchmarkSettings())
+    for key, value in typed.items():
+        if isinstance(value, dict) and key not in ("augmenter_params", "classifier_params"):
+            assert {k: s[key][k] for k in value} == value, key
+        elif key != "amount":
+            assert s[key] == value, key
+
+
+def test_an_unknown_settings_key_is_an_error_naming_it():
+    from genogan.errors import GenoganInputError
+
+    with pytest.raises(GenoganInputError, match=r"\['ratio'\] under 'benchmark.dose_response'"):
+        sections.section("benchmark", {"dose_response": {"ratio": [1]}})
+
+
+SETTINGS_LEAVES = {path.rpartition(".")[2] for path in FIELD_PATHS
+                   if not isinstance(FIELD_PATHS[path], dict) or path in OVERRIDE_MAPS}
+# command-line options named like a config key that are not that key (documented in --help)
+CLI_ONLY = {("quality/cli.py", "seed"), ("quality/cli.py", "threads"),
+            ("gan/cli.py", "seed"), ("benchmark/cli.py", "metric")}
+FALLBACK = re.compile(r"""\.get\(\s*["'](?P<key>[a-z_0-9]+)["']\s*,\s*(?P<value>[^)]+)\)""")
+NEUTRAL = re.compile(r"""^(\{\}|\[\]|None|""|''|schema_default\(.*)$""")
+ARG_DEFAULT = re.compile(r"""add_argument\(\s*["']--(?P<opt>[a-z0-9-]+)["'][^)]*?"""
+                         r"""\bdefault=(?P<value>[^,)]+)""", re.S)
+LITERAL = re.compile(r"""^(-?\d[\d_.e]*|["'].*["']|True|False)$""")
+
+
+def _sources():
+    for path in sorted((REPO / "src" / "genogan").rglob("*.py")):
+        if "settings" not in path.parts:
+            yield path
+    yield from sorted((REPO / "workflow").rglob("*.smk"))
+    yield REPO / "workflow" / "Snakefile"
+    yield from sorted((REPO / "workflow" / "scripts").glob("*.py"))
+
+
+def test_no_module_repeats_a_settings_default_as_a_fallback():
+    """`.get("<config key>", <value>)` outside the settings layer is a second home of that
+    key's default (read the validated config, the typed settings or `schema_default`)."""
+    found = []
+    for path in _sources():
+        for m in FALLBACK.finditer(path.read_text()):
+            if m["key"] in SETTINGS_LEAVES and not NEUTRAL.match(m["value"].strip()):
+                found.append(f"{path.relative_to(REPO)}: {m[0]}")
+    assert not found, "\n".join(found)
+
+
+def test_no_cli_option_carries_its_own_default_for_a_config_key():
+    found = []
+    for path in sorted((REPO / "src" / "genogan").rglob("cli.py")):
+        rel = str(path.relative_to(REPO / "src" / "genogan"))
+        for m in ARG_DEFAULT.finditer(path.read_text()):
+            key = m["opt"].replace("-", "_")
+            if key in SETTINGS_LEAVES and (rel, key) not in CLI_ONLY and \
+                    LITERAL.match(m["value"].strip()):
+                found.append(f"{rel}: --{m['opt']} default={m['value']}")
+    assert not found, "\n".join(found)
+
+
+def test_the_guards_catch_what_they_look_for():
+    assert FALLBACK.search('x.get("percentile", 5)')["value"] == "5"
+    assert NEUTRAL.match('schema_default("input_type")') and not NEUTRAL.match('"reads"')
+    m = ARG_DEFAULT.search('p.add_argument("--detection-folds", type=int, default=5,')
+    assert m["opt"] == "detection-folds" and LITERAL.match(m["value"])
+    assert not LITERAL.match("defaults.detection_folds")
+
+
+def test_cli_defaults_are_the_settings_defaults():
+    import argparse
+
+    from genogan.benchmark.cli import register_cli as bench_cli
+    from genogan.quality.cli import register_cli as quality_cli
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    quality_cli(sub)
+    bench_cli(sub)
+    q = parser.parse_args(["quality", "--train", "a", "--holdout", "b", "--synthetic", "c",
+                           "--out-dir", "d"])
+    quality = sections.QualitySettings()
+    assert (q.detection_folds, q.mmd_permutations, q.gate_percentile) == (
+        quality.detection_folds, quality.mmd_permutations, quality.privacy_gate.percentile)
+    split = parser.parse_args(["split", "--matrix", "m", "--out", "o"])
+    bench = sections.BenchmarkSettings()
+    assert (split.folds, split.repeats, split.seed) == (bench.folds, bench.repeats, bench.seed)

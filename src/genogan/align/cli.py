@@ -9,6 +9,7 @@ from genogan.errors import GenoganInputError
 
 from genogan.align.checks import alignment_stats, write_stats_tsv
 from genogan.align.engines import DEFAULT_MAX_INSERT, ENGINES, align_sample
+from genogan.settings.sections import AlignSettings
 
 logger = logging.getLogger("genogan")
 
@@ -27,9 +28,11 @@ def register_cli(subparsers) -> None:
     parser.add_argument("--fq2", help="FASTQ of read 2 (omit for single-end)")
     parser.add_argument("--sample", required=True, help="sample id (read group ID and SM)")
     parser.add_argument("--out", required=True, help="output BAM; its index is OUT.bai")
-    parser.add_argument("--threads", type=int, default=1, help="threads/processes (default 1)")
-    parser.add_argument("--engine", choices=ENGINES, default="mappy",
-                        help="aligner (default mappy)")
+    defaults = AlignSettings()  # the config's `align:` defaults (the shipped schema)
+    parser.add_argument("--threads", type=int, default=defaults.threads,
+                        help="threads/processes (default %(default)s)")
+    parser.add_argument("--engine", choices=ENGINES, default=defaults.engine,
+                        help="aligner (default %(default)s)")
     parser.add_argument("--preset", default="sr", help="minimap2 preset (default sr)")
     parser.add_argument("--max-insert", type=int, default=DEFAULT_MAX_INSERT,
                         help="largest fragment called a proper pair (mappy engine; default 800)")

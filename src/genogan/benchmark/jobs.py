@@ -27,6 +27,7 @@ from genogan.benchmark.targets import benchmark_settings, generator_seeds_for
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix, read_matrix, select_features, write_matrix
 from genogan.io import atomic_path
+from genogan.settings import fold_settings
 
 META_COLUMNS = ["dataset", "scenario", "repeat", "fold", "percent", "arm", "method", "amount",
                 "leaky", "classifier", "generator_seed", "positive"]
@@ -59,8 +60,8 @@ def fold_parts(matrix: FeatureMatrix, splits: pd.DataFrame, dataset: str, seed: 
     from genogan.expression import apply_fold_filter
 
     train, test = dataset_from_id(matrix, splits, dataset, seed)
-    f = feature_filter or {"method": "none", "n": 1}
-    return apply_fold_filter(train, test, f["method"], f["n"], f.get("normalise", "none"))
+    f = feature_filter or fold_settings({})  # none: no fold-fitted filter
+    return apply_fold_filter(train, test, f["method"], f["n"], f["normalise"])
 
 
 def datasets_job(matrix_path, splits_path, datasets, seed: int, out_dir="results/datasets",
@@ -93,8 +94,8 @@ def full_part(matrix: FeatureMatrix, feature_filter: dict | None = None) -> Feat
     """
     from genogan.expression import apply_fold_filter
 
-    f = feature_filter or {}
-    return apply_fold_filter(matrix, None, "none", 1, f.get("normalise", "none"))[0]
+    f = feature_filter or fold_settings({})
+    return apply_fold_filter(matrix, None, "none", 1, f["normalise"])[0]
 
 
 def full_dataset_job(matrix_path, out_path, feature_filter: dict | None = None) -> FeatureMatrix:
