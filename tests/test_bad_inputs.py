@@ -223,8 +223,10 @@ def write_cohort(folder, n_case=N_PER_CLASS, n_control=N_PER_CLASS, extra_rows=(
     lines = ["sample\tg1\tg2\tg3"] + [f"{s}\t" + "\t".join(f"{v:.4f}" for v in rng.normal(size=3))
                                        for s, _ in rows]
     (folder / "table.tsv").write_text("\n".join(lines) + "\n")
+    # balance:1.5 (the shipped amount): plain `balance` adds nothing to a balanced cohort, which
+    # validation stops (no silent no-op)
     return {"samples": str(folder / "samples.tsv"), "features_table": str(folder / "table.tsv"),
-            "benchmark": {"folds": 2, "repeats": 1}}
+            "benchmark": {"folds": 2, "repeats": 1, "amount": "balance:1.5"}}
 
 
 def validate(config):
@@ -321,7 +323,7 @@ def reads_sheet(folder, fq1_of=None):
     (folder / "samples.tsv").write_text("\n".join(rows) + "\n")
     (folder / "ref.fa").write_text(">chr1\nACGTACGTACGT\n")
     return {"samples": str(folder / "samples.tsv"), "reference": str(folder / "ref.fa"),
-            "benchmark": {"folds": 2, "repeats": 1}}
+            "benchmark": {"folds": 2, "repeats": 1, "amount": "balance:1.5"}}
 
 
 def test_hash_inside_a_path_is_kept(tmp_path):
