@@ -295,3 +295,51 @@ def test_cli_defaults_are_the_settings_defaults():
     split = parser.parse_args(["split", "--matrix", "m", "--out", "o"])
     bench = sections.BenchmarkSettings()
     assert (split.folds, split.repeats, split.seed) == (bench.folds, bench.repeats, bench.seed)
+
+
+ROW = re.compile(r"^\| (?P<keys>(?:`[a-z_0-9]+`(?:, )?)+) \| (?P<default>[^|]*) \|")
+
+
+def documented_defaults(text: str) -> dict[str, str]:
+    """`section.key` -> the README's default cell (shipped-config notes in parentheses
+    dropped), one entry per key of a `| `a`, `b` | `1`, `2` |` row."""
+    out, section = {}, ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            m = SECTION.match(line)
+            section = m["name"] if m else ""
+        m = ROW.match(line)
+        if not m:
+            continue
+        keys = re.findall(r"`([a-z_0-9]+)`", m["keys"])
+        cell = re.sub(r"\s*\((?:shipped|`?true`? in the shipped)[^)]*\)", "", m["default"])
+        values = re.findall(r"`([^`]*)`", cell)
+        if len(values) == len(keys) and re.fullmatch(r"(`[^`]*`(, )?)+", cell.strip()):
+            for key, value in zip(keys, values, strict=True):
+                out[f"{section}.{key}".lstrip(".")] = value
+    return out
+
+
+README_DEFAULTS = documented_defaults(README.read_text())
+
+
+def test_the_default_parser_reads_cells():
+    parsed = documented_defaults("## `sec` — x\n| `a`, `b` | `2`, `30m` (shipped: `5`) | m |\n"
+                                 "| `c` | all eight | m |\n")
+    assert parsed == {"sec.a": "2", "sec.b": "30m"}
+
+
+@pytest.mark.parametrize("path", sorted(README_DEFAULTS))
+def test_config_readme_states_the_schema_default(path):
+    """The README's default column is the schema's (one home; the README only repeats it, and
+    this fails when they differ). Blocks: every key of the block, with its default."""
+    documented = yaml.safe_load(README_DEFAULTS[path]) if README_DEFAULTS[path] else ""
+    if path in SCHEMA_PATHS and SCHEMA_PATHS[path].get("type") == "object" \
+            and path not in OVERRIDE_MAPS:
+        block = {key.rpartition(".")[2]: value for key, value in FIELD_PATHS.items()
+                 if key.rpartition(".")[0] == path}
+        assert set(documented) == set(block), f"{path}: README lists other keys"
+        stated = {k: v for k, v in documented.items() if v != ["..."]}  # `arms: [...]`
+        assert stated == {k: block[k] for k in stated}, path
+    elif FIELD_PATHS.get(path, sections._MISSING) is not sections._MISSING:
+        assert documented == FIELD_PATHS[path] or str(documented) == str(FIELD_PATHS[path]), path
