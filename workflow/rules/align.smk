@@ -81,6 +81,7 @@ rule alignment_summary:
             "results/qc/alignment_summary.tsv",
             caption="../report/alignment_summary.rst",
             category="7. Preprocessing",
+            labels={"table": "alignment summary per sample"},
         ),
     log:
         "logs/alignment_summary.log",

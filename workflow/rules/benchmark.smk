@@ -91,18 +91,21 @@ rule aggregate:
             caption="../report/benchmark_aggregate.rst",
             category="2. Main comparison",
             subcategory="Tables (TSV downloads)",
+            labels={"table": "all results (TSV)"},
         ),
         inflation=report(
             "results/benchmark/inflation.tsv",
             caption="../report/benchmark_inflation_table.rst",
             category="2. Main comparison",
             subcategory="Tables (TSV downloads)",
+            labels={"table": "leaky-control inflation (TSV)"},
         ),
         worth=report(
             "results/benchmark/worth.tsv",
             caption="../report/benchmark_worth.rst",
             category="2. Main comparison",
             subcategory="Tables (TSV downloads)",
+            labels={"table": "worth in real samples (TSV)"},
         ),
         pooled_oof="results/benchmark/pooled_oof.tsv",
     log:

@@ -15,16 +15,19 @@ rule provenance:
             "results/provenance/config.yaml",
             caption="../report/provenance_config.rst",
             category="8. Run provenance",
+            labels={"file": "configuration used"},
         ),
         versions=report(
             "results/provenance/versions.tsv",
             caption="../report/provenance_versions.rst",
             category="8. Run provenance",
+            labels={"file": "software versions"},
         ),
         checksums=report(
             "results/provenance/checksums.tsv",
             caption="../report/provenance_checksums.rst",
             category="8. Run provenance",
+            labels={"file": "input checksums"},
         ),
     log:
         "logs/provenance.log",
