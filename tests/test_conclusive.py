@@ -222,3 +222,15 @@ def test_null_control_too_wide_around_chance(captured, tmp_path):
     (note,) = [t.get_text() for t in fig.texts]
     assert note == ("Too wide to conclude: 1 of 2 95 % CIs of the score minus chance contain 0 "
                     "and reach beyond +-0.05 AUROC\n(cwgan_gp / logreg)")
+
+
+def test_captions_state_the_rule_with_its_margin():
+    from pathlib import Path
+
+    report = Path(__file__).resolve().parents[1] / "workflow" / "report"
+    for name in ("benchmark_learning_curve", "benchmark_imbalance", "benchmark_dose_response",
+                 "benchmark_null_control"):
+        text = " ".join((report / f"{name}.rst").read_text().split())
+        assert "too wide to conclude" in text and f"{margin('auroc'):g}" in text, name
+    worth_caption = " ".join((report / "benchmark_worth.rst").read_text().split())
+    assert "no detectable gain" in worth_caption and "gap_ci_low/high" in worth_caption
