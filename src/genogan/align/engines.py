@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import gc
 import logging
 import math
 import multiprocessing
@@ -55,13 +56,15 @@ _WORKER: dict = {}
 def _worker_state() -> dict:
     """Per-process mapping state (the aligner is inherited from the parent through fork).
 
-    A fresh ThreadBuffer per batch keeps minimap2's per-thread memory pool from growing over
-    a long run (it is cheap to create)."""
-    import mappy
-
+    One ThreadBuffer per process for the whole run, as minimap2 keeps one per thread: minimap2
+    itself resets the buffer's memory pool when it grows too large (map.c, ``cap_kalloc``),
+    and a fresh buffer per batch would fault its memory in again every batch."""
     state = _WORKER
-    state["buf"] = mappy.ThreadBuffer()
-    state["revcomp"] = mappy.revcomp
+    if "buf" not in state:
+        import mappy
+
+        state["buf"] = mappy.ThreadBuffer()
+        state["revcomp"] = mappy.revcomp
     return state
 
 
@@ -262,7 +265,13 @@ def _run_mappy(state: dict, batches, threads: int, sort_cmd: list[str], header: 
                            cond=ctx.Condition())
             executor = ProcessPoolExecutor(threads, mp_context=ctx, initializer=os.close,
                                            initargs=(read_fd,))
-            executor.submit(int).result()  # forks all workers now
+            # The workers' garbage collections skip the objects inherited from this process
+            # (and so do not touch, i.e. copy, their memory pages): gc.freeze before fork.
+            gc.freeze()
+            try:
+                executor.submit(int).result()  # forks all workers now
+            finally:
+                gc.unfreeze()
         sorter = subprocess.Popen(sort_cmd, stdin=read_fd, stderr=subprocess.PIPE)
         os.close(read_fd)
         read_fd = None
