@@ -4,7 +4,8 @@ Written from the aggregated tables (`aggregate.aggregate`) to `results/benchmark
 (also printed at the end of `make run`) and to the report's landing page. The wording follows the
 paired confidence interval of the difference to `none`, never the point estimate alone: an arm
 "improved" the metric only when the whole 95 % CI lies above 0, "lowered" it only when it lies
-below, and otherwise there is "no detectable difference". Several arms are compared with `none`,
+below, and otherwise there is "no detectable difference" -- "too wide to conclude" where the CI
+also reaches beyond the margin of `conclusive.reading`. Several arms are compared with `none`,
 so every claimed improvement also gives its Holm-adjusted p over the arms of that classifier.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from genogan.amount_check import noop_arms_note
+from genogan.benchmark.conclusive import TOO_WIDE, margin, reading
 from genogan.benchmark.metrics import METRIC_LABELS
 
 NULL_SCENARIO = "null_control"
@@ -76,7 +78,19 @@ def classifier_sentence(table: pd.DataFrame, classifier: str, metric: str = "aur
     if len(worse):
         text += "; " + ", ".join(f"{r['arm']} lowered it by {_fmt_diff(r)}"
                                  for _, r in worse.iterrows())
+    text += _too_wide_clause(rows, metric, "diff_ci_low", "diff_ci_high", 0.0)
     return f"{text} ({len(rows)} arms, {splits} train/test splits)."
+
+
+def _too_wide_clause(rows: pd.DataFrame, metric: str, low: str, high: str, centre: float) -> str:
+    """'; too wide to conclude for a, b (...)' naming the rows whose CI `conclusive.reading`
+    finds too wide, or ''."""
+    wide = [r["arm"] for _, r in rows.iterrows()
+            if reading(r[low], r[high], metric, centre) == TOO_WIDE]
+    if not wide:
+        return ""
+    return (f"; too wide to conclude for {', '.join(wide)} (95 % CI contains "
+            f"{centre:g} and reaches beyond {centre:g} +- {margin(metric):g})")
 
 
 def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:
@@ -91,7 +105,8 @@ def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -
     if off.empty:
         return (f"Null control (permuted labels, {classifier}): every arm is at chance "
                 f"({label} {rows['mean'].min():.2f} to {rows['mean'].max():.2f}; each 95 % CI "
-                f"contains {chance}).")
+                f"contains {chance}){_too_wide_clause(rows, metric, 'ci_low', 'ci_high', chance)}"
+                ".")
     worst = off.loc[(off["mean"] - chance).abs().idxmax()]
     return (f"Null control (permuted labels, {classifier}): NOT at chance for "
             f"{', '.join(off['arm'])} (e.g. {worst['arm']} {label} {worst['mean']:.2f}, 95 % CI "
