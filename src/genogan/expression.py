@@ -288,7 +288,8 @@ def clip_values(X: np.ndarray, floor=None, ceiling=None, path=None) -> np.ndarra
 
 def transform_values(X: np.ndarray, method: str = "log1p", *, log: bool = True,
                      gene_lengths: np.ndarray | None = None, values_kind: str = "counts",
-                     samples=None, path=None, pseudocount: float = 1.0) -> np.ndarray:
+                     samples=None, path=None,
+                     pseudocount: float = schema_default("expression.pseudocount")) -> np.ndarray:
     """Per-sample transform of a samples x genes matrix (no information shared across samples).
 
     none: as given; log1p: log(1 + x); log2: log2(x + pseudocount); cpm: x / library size * 1e6;
@@ -346,7 +347,8 @@ def _check_nonnegative(X, samples, path, what) -> None:
 
 def build_expression_matrix(path, sheet: pd.DataFrame, *, orientation: str = "auto",
                             values: str = "counts", transform: str = "log1p", log: bool = True,
-                            gene_lengths: str = "", pseudocount: float = 1.0,
+                            gene_lengths: str = "",
+                            pseudocount: float = schema_default("expression.pseudocount"),
                             clip: dict | None = None,
                             logger: logging.Logger | None = None) -> FeatureMatrix:
     """The labelled samples x genes matrix (samples in sheet order, genes in file order).

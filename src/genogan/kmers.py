@@ -41,6 +41,7 @@ import numpy as np
 from genogan import reads
 from genogan.errors import GenoganInputError
 from genogan.io import atomic_path
+from genogan.settings.sections import schema_default
 
 log = logging.getLogger("genogan.kmers")
 
@@ -483,7 +484,8 @@ def _region_reads(bam, path: Path, regions: dict, bed_path):
             prev_end = end
 
 
-def count_kmers_bam(path, k: int, min_mapq: int = 20, regions_bed=None, threads: int = 1,
+def count_kmers_bam(path, k: int, min_mapq: int = schema_default("kmers.min_mapq"),
+                    regions_bed=None, threads: int = 1,
                     reference=None, batch_bytes: int = DEFAULT_BATCH_BYTES) -> np.ndarray:
     """Canonical k-mer counts over the filtered reads of a BAM/CRAM.
 

@@ -19,6 +19,7 @@ from genogan.io import timed
 from genogan.quality import QUALITY_K_NEAREST, fidelity, privacy, sequence, utility
 from genogan.quality.distances import copy_tolerance, fit_scaler, knn_distances, standardise
 from genogan.quality.inputs import check_inputs
+from genogan.settings.sections import schema_default
 
 log = logging.getLogger("genogan.quality")
 
@@ -268,8 +269,11 @@ def _sequence(train, synthetic):
 
 # --------------------------------------------------------------------------- entry point
 def evaluate_quality(train: FeatureMatrix, holdout: FeatureMatrix, synthetic: FeatureMatrix,
-                     seed: int = 0, *, detection_folds: int = 5, mmd_permutations: int = 200,
-                     gate_percentile: float = 5.0, k_nearest: int = QUALITY_K_NEAREST,
+                     seed: int = 0, *,
+                     detection_folds: int = schema_default("quality.detection_folds"),
+                     mmd_permutations: int = schema_default("quality.mmd_permutations"),
+                     gate_percentile: float = schema_default("quality.privacy_gate.percentile"),
+                     k_nearest: int = QUALITY_K_NEAREST,
                      n_jobs: int | None = None,
                      paths: dict | None = None) -> dict[str, pd.DataFrame]:
     """Score `synthetic` against the fold's real `train` and `holdout` sets.

@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from genogan.features import FeatureMatrix
 from genogan.quality.distances import (copy_tolerance, distance_blocks, fit_scaler,
                                        knn_distances, nearest, standardise, subsample)
+from genogan.settings.sections import schema_default
 
 
 def dcr(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -159,7 +160,9 @@ def gate_threshold(train_z: np.ndarray, percentile: float, holdout_z: np.ndarray
     return float(np.percentile(reference, percentile))
 
 
-def privacy_gate(synthetic, train, reference="loo", percentile: float = 5.0) -> GateResult:
+def privacy_gate(synthetic, train, reference="loo",
+                 percentile: float = schema_default("quality.privacy_gate.percentile")
+                 ) -> GateResult:
     """Drop synthetic samples closer to a training sample than a percentile of genuine distances.
 
     `synthetic`, `train`: FeatureMatrix objects (then `kept` is a FeatureMatrix) or arrays of raw

@@ -18,6 +18,7 @@ from genogan.quality.distances import fit_scaler, standardise  # noqa: E402
 from genogan.quality.evaluate import evaluate_quality  # noqa: E402
 from genogan.quality.inputs import align_features, check_inputs  # noqa: E402
 from genogan.quality.privacy import privacy_gate  # noqa: E402
+from genogan.settings.sections import schema_default  # noqa: E402
 
 TABLE_FILES = {
     "summary": "summary.tsv", "per_feature": "per-feature.tsv",
@@ -95,8 +96,10 @@ def plot_dcr(privacy_table: pd.DataFrame, threshold: float, path) -> None:
 
 
 def run_quality(train_path, holdout_path, synthetic_path, out_dir, *, seed: int = 0,
-                detection_folds: int = 5, mmd_permutations: int = 200,
-                gate_percentile: float = 5.0, n_jobs: int | None = None) -> dict:
+                detection_folds: int = schema_default("quality.detection_folds"),
+                mmd_permutations: int = schema_default("quality.mmd_permutations"),
+                gate_percentile: float = schema_default("quality.privacy_gate.percentile"),
+                n_jobs: int | None = None) -> dict:
     """Read the three parquet files, score them, write tables and figures under `out_dir`."""
     paths = {"train": train_path, "holdout": holdout_path, "synthetic": synthetic_path}
     train, holdout, synthetic = (read_matrix(p) for p in paths.values())
@@ -113,7 +116,7 @@ def run_quality(train_path, holdout_path, synthetic_path, out_dir, *, seed: int 
 
 
 def run_gate(train_path, synthetic_path, out_parquet, out_tsv=None, *,
-             percentile: float = 5.0):
+             percentile: float = schema_default("quality.privacy_gate.percentile")):
     """Write the synthetic samples that pass the leakage-free privacy gate (training data only).
 
     The optional one-row TSV records threshold, kept and dropped counts for the report.
