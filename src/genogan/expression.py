@@ -345,9 +345,12 @@ def _check_nonnegative(X, samples, path, what) -> None:
                                 "`expression.transform: none`")
 
 
-def build_expression_matrix(path, sheet: pd.DataFrame, *, orientation: str = "auto",
-                            values: str = "counts", transform: str = "log1p", log: bool = True,
-                            gene_lengths: str = "",
+def build_expression_matrix(path, sheet: pd.DataFrame, *,
+                            orientation: str = schema_default("expression.orientation"),
+                            values: str = schema_default("expression.values"),
+                            transform: str = schema_default("expression.transform"),
+                            log: bool = schema_default("expression.log"),
+                            gene_lengths: str = schema_default("expression.gene_lengths"),
                             pseudocount: float = schema_default("expression.pseudocount"),
                             clip: dict | None = None,
                             logger: logging.Logger | None = None) -> FeatureMatrix:

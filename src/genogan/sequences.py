@@ -453,9 +453,13 @@ def check_sequence_config(opts: dict, sheet: pd.DataFrame, config_path=None) -> 
                                 fix="set `sequences.canonical: false` for protein input")
 
 
-def build_sequence_matrix(sheet: pd.DataFrame, *, sequences=None, alphabet: str = "auto",
-                          k: int = 2, canonical: bool = False, normalise: str = "frequency",
-                          extra_features: bool = False, base_dir=".",
+def build_sequence_matrix(sheet: pd.DataFrame, *, sequences=None,
+                          alphabet: str = schema_default("sequences.alphabet"),
+                          k: int = schema_default("sequences.k"),
+                          canonical: bool = schema_default("sequences.canonical"),
+                          normalise: str = schema_default("sequences.normalise"),
+                          extra_features: bool = schema_default("sequences.extra_features"),
+                          base_dir=".",
                           logger: logging.Logger | None = None) -> FeatureMatrix:
     """The labelled samples x k-mer matrix of a sequence cohort, samples in sheet order.
 
