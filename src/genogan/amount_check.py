@@ -102,9 +102,10 @@ def check_gan_pools_cover(sheet: pd.DataFrame, config: dict, path=None) -> None:
     from genogan.benchmark.targets import benchmark_settings, classify_jobs
     from genogan.cohort_check import training_parts
     from genogan.gan.amount import synthetic_counts
+    from genogan.settings.sections import as_dict, section
 
     bench = benchmark_settings(config.get("benchmark", {}))
-    gan = {"mode": "multiple", "value": 5, **(config.get("gan", {}).get("amount") or {})}
+    gan = as_dict(section("gan", config.get("gan")).amount)  # its default: the settings layer
     parts = training_parts(sheet["condition"], sheet["sample"], bench)
     full = sheet["condition"].astype(str).to_numpy()
     worst = None  # (multiple needed, arm, data set, class)
