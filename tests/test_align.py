@@ -605,6 +605,21 @@ def test_cli_writes_bam_and_stats(data, tmp_path, capsys):
     assert "mappy" in capsys.readouterr().out
 
 
+def test_cli_options_left_out_take_the_settings_defaults():
+    import argparse
+
+    from genogan.align.cli import _fill_defaults
+    from genogan.settings.sections import AlignSettings
+
+    left_out = argparse.Namespace(threads=None, engine=None)
+    _fill_defaults(left_out)
+    defaults = AlignSettings()
+    assert (left_out.threads, left_out.engine) == (defaults.threads, defaults.engine)
+    given = argparse.Namespace(threads=3, engine="bwa-mem")
+    _fill_defaults(given)
+    assert (given.threads, given.engine) == (3, "bwa-mem")
+
+
 # ------------------------------------------------------------ supplementary (chimeric) reads
 def test_chimeric_read_gets_a_supplementary_record(data, tmp_path):
     genome = data["genome"]
