@@ -164,7 +164,8 @@ def test_learning_curve_says_too_wide_and_no_detectable_gain_on_the_figure(captu
     plots.plot_learning_curve(summarise(units), worth(units), tmp_path / "lc.png", "logreg")
     (fig,) = captured
     texts = "\n".join(_texts(fig))
-    assert "Too wide to conclude: 1 of 2 95 % CIs of the difference to none" in texts
+    assert ("Too wide to conclude (1 of 2): the 95 % CI of the difference to none contains 0 "
+            "and reaches beyond \u00b10.05 AUROC\n(cwgan_gp at 50 %)") in texts
     assert "(cwgan_gp at 50 %)" in texts  # the 100 % point (+0.003 [-0.03, 0.04]) concludes
     assert "no detectable gain over none" in texts
     assert "worth" not in texts
@@ -196,8 +197,8 @@ def test_imbalance_figure_names_the_wide_cis_per_metric(captured, tmp_path):
     plots.plot_imbalance(pd.DataFrame(rows), tmp_path / "im.png", "logreg")
     (fig,) = captured
     texts = "\n".join(_texts(fig))
-    assert "1 of 2 95 % CIs of the difference to none contain 0 and reach beyond +-0.05 AUROC" \
-        in texts
+    assert ("Too wide to conclude (1 of 2): the 95 % CI of the difference to none contains 0 and "
+            "reaches beyond \u00b10.05 AUROC\n") in texts
     assert "(smote at 25 %)" in texts
     assert "balanced accuracy" not in texts.split("Too wide", 1)[1]  # its CIs conclude
 
@@ -209,7 +210,7 @@ def test_dose_response_names_wide_doses(captured, tmp_path):
     plots.plot_dose_response(pd.DataFrame(rows), tmp_path / "dose.png", "logreg", ["smote"])
     (fig,) = captured
     assert fig.texts and fig.texts[0].get_text().endswith("(smote x2)")
-    assert fig.texts[0].get_text().startswith("Too wide to conclude: 1 of 2")
+    assert fig.texts[0].get_text().startswith("Too wide to conclude (1 of 2)")
 
 
 def test_null_control_too_wide_around_chance(captured, tmp_path):
@@ -220,8 +221,8 @@ def test_null_control_too_wide_around_chance(captured, tmp_path):
     plots.plot_null(table, tmp_path / "null.png")
     (fig,) = captured
     (note,) = [t.get_text() for t in fig.texts]
-    assert note == ("Too wide to conclude: 1 of 2 95 % CIs of the score minus chance contain 0 "
-                    "and reach beyond +-0.05 AUROC\n(cwgan_gp / logreg)")
+    assert note == ("Too wide to conclude (1 of 2): the 95 % CI of the score minus chance "
+                    "contains 0 and reaches beyond \u00b10.05 AUROC\n(cwgan_gp / logreg)")
 
 
 def test_captions_state_the_rule_with_its_margin():

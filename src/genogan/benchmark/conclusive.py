@@ -63,8 +63,8 @@ def too_wide_note(labels, metric: str, total: int, what: str = "difference to no
     if not labels:
         return ""
     m = margin(metric)
-    head = (f"Too wide to conclude: {len(labels)} of {total} 95 % CIs of the {what} contain 0 "
-            f"and reach beyond +-{m:g} {METRIC_LABELS.get(metric, metric)}")
+    head = (f"Too wide to conclude ({len(labels)} of {total}): the 95 % CI of the {what} "
+            f"contains 0 and reaches beyond \u00b1{m:g} {METRIC_LABELS.get(metric, metric)}")
     shown = ", ".join(labels[:6]) + (f" and {len(labels) - 6} more" if len(labels) > 6 else "")
     return f"{head}\n({shown})"
 

@@ -50,11 +50,23 @@ def _too_wide(rows: pd.DataFrame, metric: str, label, low="diff_ci_low", high="d
     return too_wide_note(wide, metric, len(rows), what)
 
 
-def _mark_too_wide(fig, *notes: str) -> None:
-    """Put the too-wide notes on the figure, below the axes (kept by bbox 'tight')."""
+def _mark_too_wide(fig, *notes: str, below=None) -> None:
+    """Put the too-wide notes on the figure (red, kept by bbox 'tight'): under the artist `below`
+    (e.g. an axes' x label) when given, else under the whole figure."""
     text = "\n".join(n for n in notes if n)
-    if text:
+    if not text:
+        return
+    if below is None:
         fig.text(0.5, 0.0, text, ha="center", va="top", fontsize="small", color="#b22222")
+    else:
+        _note_below(fig, below, text, color="#b22222")
+
+
+def _note_below(fig, artist, text: str, **kw):
+    """A text centred under `artist` (a Text or Axes), 6 points below it; returns it."""
+    return fig.axes[0].annotate(text, xy=(0.5, 0), xycoords=artist, xytext=(0, -6),
+                                textcoords="offset points", ha="center", va="top",
+                                fontsize="small", annotation_clip=False, **kw)
 
 
 def _errorbar_x(ax, y, sub, offset, label):
@@ -188,14 +200,14 @@ def plot_learning_curve(table: pd.DataFrame, worth: pd.DataFrame, path, classifi
     ax.set(xlabel="real training samples per fold (mean)",
            ylabel=f"{METRIC_LABELS[metric]} (mean, 95 % CI)",
            title=f"Learning curve ({classifier}): where does augmentation help?")
-    note = _worth_note(worth, classifier, metric)
-    if note:
-        ax.text(0.98, 0.03, note, transform=ax.transAxes, ha="right", va="bottom",
-                fontsize="small", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "grey"})
     ax.legend(title="arm", fontsize="small")
     ax.grid(alpha=0.3)
+    below = ax.xaxis.label
+    note = _worth_note(worth, classifier, metric)
+    if note:  # under the x label, never over the curves
+        below = _note_below(fig, below, note, bbox={"facecolor": "white", "edgecolor": "grey"})
     _mark_too_wide(fig, _too_wide(data[data["arm"] != "none"], metric,
-                                  lambda r: f"{r['arm']} at {r['percent']:.0f} %"))
+                                  lambda r: f"{r['arm']} at {r['percent']:.0f} %"), below=below)
     _save(fig, path)
 
 
