@@ -53,6 +53,8 @@ REPORT_TABLES = {
     "inflation": ("Leaky control (INVALID by design): inflation = leaky - correct",
                   "the augmenter fitted on the whole cohort before splitting"),
     "worth": ("Learning curve: how many real samples an arm's score is worth",
-              "read off the none arm's learning curve; 'status' says when it is beyond the curve"),
+              "read off the none arm's learning curve; 'status' says when it is beyond the curve; "
+              "'statement' words each row by the CI of its paired gap to none (worth extra real "
+              "samples only when that CI lies above 0)"),
     "quality": ("Synthetic-data quality across splits and seeds (means), with flags", ""),
 }
