@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from genogan.benchmark import plots
-from genogan.benchmark.aggregate import summarise, unit_table, worth
+from genogan.benchmark.aggregate import inflation, summarise, unit_table, worth
 from genogan.benchmark.conclusive import diff_range, margin, reading, too_wide_note
 from genogan.benchmark.metrics import METRICS
 
@@ -97,6 +97,15 @@ def test_mcc_difference_clips_to_minus_2_2():
     row = _row(summarise(units), "smote", "mcc")
     assert (row["diff_ci_low"], row["diff_ci_high"]) == (-2.0, 2.0)
     assert (row["ci_low"], row["ci_high"]) == (-1.0, 1.0)
+
+
+def test_inflation_ci_clips_to_the_difference_range():
+    correct = _per_fold({"none": [0.5, 0.5], "smote": [0.5, 0.9]})
+    leaky = _per_fold({"smote": [0.9, 0.5]}).assign(arm="leaky-smote", leaky=True)
+    table = inflation(unit_table(pd.concat([correct, leaky], ignore_index=True)))
+    row = table[table["metric"] == "auroc"].iloc[0]
+    assert row["correct_arm"] == "smote" and row["inflation"] == pytest.approx(0.0)
+    assert (row["ci_low"], row["ci_high"]) == (-1.0, 1.0)  # by hand: 0 +- 6.2
 
 
 # --- worth n real samples ---------------------------------------------------------------------
