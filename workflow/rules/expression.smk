@@ -8,8 +8,8 @@ if INPUT_TYPE == "expression":
         input:
             unpack(expression_inputs),
         output:
-            matrix="results/features/matrix.parquet",
-            names="results/features/feature_names.txt",
+            matrix=paths.MATRIX,
+            names=paths.FEATURE_NAMES,
         log:
             "logs/expression_matrix.log",
         benchmark:

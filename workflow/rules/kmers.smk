@@ -5,7 +5,7 @@ rule kmer_profile:
     input:
         unpack(kmer_inputs),
     output:
-        "results/kmers/{sample}.npz",
+        paths.KMER_PROFILE,
     log:
         "logs/kmer_profile/{sample}.log",
     benchmark:
@@ -27,8 +27,8 @@ if INPUT_TYPE == "reads":
         input:
             unpack(feature_matrix_inputs),
         output:
-            matrix="results/features/matrix.parquet",
-            names="results/features/feature_names.txt",
+            matrix=paths.MATRIX,
+            names=paths.FEATURE_NAMES,
         log:
             "logs/feature_matrix.log",
         benchmark:

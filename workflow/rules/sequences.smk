@@ -7,8 +7,8 @@ if INPUT_TYPE == "sequences":
         input:
             unpack(sequence_inputs),
         output:
-            matrix="results/features/matrix.parquet",
-            names="results/features/feature_names.txt",
+            matrix=paths.MATRIX,
+            names=paths.FEATURE_NAMES,
         log:
             "logs/sequence_matrix.log",
         benchmark:
