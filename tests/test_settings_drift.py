@@ -343,3 +343,21 @@ def test_config_readme_states_the_schema_default(path):
         assert stated == {k: block[k] for k in stated}, path
     elif FIELD_PATHS.get(path, sections._MISSING) is not sections._MISSING:
         assert documented == FIELD_PATHS[path] or str(documented) == str(FIELD_PATHS[path]), path
+
+
+def test_path_templates_are_typed_once():
+    """Every template of genogan.settings.paths is written out nowhere else in the rules or
+    the package (they import it), so a rule and `benchmark.targets` cannot drift apart."""
+    from genogan.settings import paths
+
+    templates = {name: value for name, value in vars(paths).items()
+                 if name.isupper() and isinstance(value, str)}
+    found = []
+    for path in _sources():
+        text = path.read_text()
+        for name, template in templates.items():
+            if f'"{template}"' in text or f"'{template}'" in text:
+                found.append(f"{path.relative_to(REPO)} types {name} ({template})")
+    assert not found, "\n".join(found)
+    assert paths.fill(paths.GAN_POOL, batch="b0", seed=1) == \
+        "results/gan/b0/{dataset}/{model}/seed1/synthetic.parquet"

@@ -2,7 +2,11 @@
 
 The schemas ship inside the package (package data), so `genogan validate` works the same from a
 source checkout, a non-editable `pip install .`, a conda env or a container. They hold every
-config key's type, range and default; `genogan.validate` fills the defaults in.
+config key's type, range and its one default; `genogan.validate` fills the defaults in.
+`sections` gives each config section as a typed frozen dataclass whose field defaults are read
+from the same schema (why the schema is the home: see its docstring); `paths` holds the file
+layout the rules and `genogan.benchmark.targets` share. Everything here imports only the
+standard library and PyYAML, so `.smk` files use it at parse time.
 """
 
 from __future__ import annotations
