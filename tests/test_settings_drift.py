@@ -361,3 +361,13 @@ def test_path_templates_are_typed_once():
     assert not found, "\n".join(found)
     assert paths.fill(paths.GAN_POOL, batch="b0", seed=1) == \
         "results/gan/b0/{dataset}/{model}/seed1/synthetic.parquet"
+
+
+def test_generate_takes_mode_and_value_together(tmp_path, capsys):
+    """`--mode balance` alone would silently take gan.amount's value (5: five times the
+    majority class); like gan.amount, mode and value go together."""
+    from genogan.cli import main
+
+    rc = main(["generate", "--model-dir", str(tmp_path), "--output", str(tmp_path / "s.parquet"),
+               "--mode", "balance"])
+    assert rc == 1 and "--mode and --value go together" in capsys.readouterr().err
