@@ -117,7 +117,8 @@ def run_evaluations(workdir, matrix: FeatureMatrix, feature_filter, bench=BENCH)
         full = inputs.get("full")
         per_fold, _ = evaluate_job(
             [workdir / p for p in inputs["train"]], [workdir / p for p in inputs["test"]],
-            workdir / "splits.tsv", jobs, evaluate_params(s), {},
+            workdir / "splits.tsv", jobs, evaluate_params(s),
+            {k: workdir / v for k, v in plan.pools_of(jobs).items()},
             workdir / f"{split}.metrics.tsv", workdir / f"{split}.oof.tsv",
             full_path=workdir / full if full else None)
         rows.append(per_fold)
@@ -190,6 +191,40 @@ def test_leaky_control_with_gene_filter_and_quantile_normalisation(tmp_path):
     picked = select_features(full, train.feature_names)
     cols = [matrix.feature_names.index(g) for g in train.feature_names]
     np.testing.assert_array_equal(picked.X, full.X[:, cols])
+
+
+def test_leaky_gan_pool_of_every_gene_serves_each_folds_filtered_genes(tmp_path):
+    """A leaky GAN arm reads the pool of the GAN trained on the whole cohort (all genes, here in
+    reverse file order): each fold draws its own filtered genes from it by name."""
+    from genogan.benchmark.augment import PrecomputedSynthetic
+    from genogan.benchmark.jobs import full_part
+
+    matrix, feature_filter = expression_matrix(tmp_path)
+    bench = {**BENCH, "arms": ["none"], "dose_response": {"enabled": False},
+             "learning_curve": {"enabled": False}, "null_control": {"enabled": False},
+             "leaky_control": {"enabled": True, "arms": ["cwgan_gp"]}}
+    plan = Plan(benchmark_settings(bench))
+    full = full_part(matrix, feature_filter)  # what the leaky GAN trains on
+    rng = np.random.default_rng(4)
+    idx = np.repeat(np.arange(len(full.y)), 3)
+    order = full.feature_names[::-1]
+    X = select_features(full, order).X[idx] + rng.normal(scale=0.05, size=(len(idx), 40))
+    pool = FeatureMatrix(X, full.y[idx], np.array([f"syn{i}" for i in range(len(idx))]), order)
+    pool_path = tmp_path / plan.pool_file("full", "cwgan_gp", 1)
+    write_matrix(pool, pool_path)
+    per_fold, _ = run_evaluations(tmp_path, matrix, feature_filter, bench)
+    leaky = per_fold[per_fold["arm"] == "leaky-cwgan_gp"]
+    assert len(leaky) == 3 and leaky["auroc"].between(0, 1).all()
+    for row in leaky.itertuples():
+        train = read_matrix(tmp_path / f"results/datasets/{row.dataset}/train.parquet")
+        assert row.n_train_synthetic == hand_synthetic(train.y, "cwgan_gp", AMOUNT)
+        aug = PrecomputedSynthetic(pool_path, amount=AMOUNT, seed=1,
+                                   feature_names=train.feature_names)
+        X_res, _ = aug.fit_resample(train.X, train.y)
+        drawn = X_res[aug.synthetic_mask_]
+        cols = [order.index(g) for g in train.feature_names]
+        rows = {tuple(r) for r in pool.X[:, cols]}
+        assert len(drawn) == row.n_train_synthetic and all(tuple(r) in rows for r in drawn)
 
 
 def test_select_features_names_the_missing_feature():
