@@ -244,3 +244,14 @@ def test_captions_state_the_rule_with_its_margin():
         assert "too wide to conclude" in text and f"{margin('auroc'):g}" in text, name
     worth_caption = " ".join((report / "benchmark_worth.rst").read_text().split())
     assert "no detectable gain" in worth_caption and "gap_ci_low/high" in worth_caption
+
+
+def test_forest_plot_names_too_wide_arms(captured, tmp_path):
+    rows = [{"scenario": "main", "percent": 100, "arm": arm, "leaky": False, "classifier": "svm",
+             "metric": "auroc", "n": 5, "diff_vs_none": d, "diff_ci_low": lo, "diff_ci_high": hi}
+            for arm, d, lo, hi in (("none", np.nan, np.nan, np.nan), ("smote", 0.0, -0.02, 0.02),
+                                   ("cwgan_gp", 0.07, -1.0, 1.0), ("noise", 0.1, 0.05, 0.15))]
+    plots.plot_forest(pd.DataFrame(rows), tmp_path / "forest.png")
+    (fig,) = captured
+    (note,) = [t for t in _texts(fig) if t.startswith("Too wide")]
+    assert note.startswith("Too wide to conclude (1 of 3)") and note.endswith("(cwgan_gp / svm)")

@@ -139,6 +139,8 @@ def plot_forest(table: pd.DataFrame, path, metric: str = "auroc") -> None:
                  f"{int(rows['n'].max())} splits")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(title="classifier", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    _mark_too_wide(fig, _too_wide(rows, metric, lambda r: f"{r['arm']} / {r['classifier']}"),
+                   below=ax.xaxis.label)
     _save(fig, path)
 
 
