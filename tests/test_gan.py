@@ -204,6 +204,32 @@ def test_same_seed_gives_bit_identical_weights(model):
                                   b.history.drop(columns="seconds"))
 
 
+@pytest.mark.parametrize("model", ["cwgan_gp", "vanilla_gan"])
+def test_traced_step_shared_across_trainings_leaks_no_state(model, monkeypatch):
+    """Trainings in one process share the traced step of their architecture (train_gan's
+    compiled_gan cache): a training run after another one of the same shape on other data must
+    end bit for bit where it ends in a fresh cache, and an earlier result must not change."""
+    from genogan.gan import train as train_module
+
+    X, y = kmer_like(24, 20)
+    X_other, y_other = kmer_like(24, 20, seed=7)
+    cfg = {**QUICK, "epochs": 3}
+    monkeypatch.setattr(train_module, "_COMPILED", {})
+    alone = train_gan(X, y, model=model, params=TINY[model], seed=5, config=cfg)
+    kept = weights(alone.gan.generator)
+    traced = set(train_module._COMPILED)  # the fit's and the refit's generator widths
+    other = train_gan(X_other, y_other, model=model, params=TINY[model], seed=6, config=cfg)
+    after = train_gan(X, y, model=model, params=TINY[model], seed=5, config=cfg)
+    assert set(train_module._COMPILED) == traced  # same shapes: no new trace
+    assert_same_weights(alone.gan.generator, after.gan.generator)
+    assert_same_weights(alone.gan.critic, after.gan.critic)
+    for w, k in zip(weights(alone.gan.generator), kept, strict=True):  # a copy, not the host
+        np.testing.assert_array_equal(w, k)
+    assert not np.array_equal(weights(other.gan.generator)[0], kept[0])
+    pd.testing.assert_frame_equal(alone.history.drop(columns="seconds"),
+                                  after.history.drop(columns="seconds"))
+
+
 class Killed(Exception):
     pass
 

@@ -180,6 +180,25 @@ class ConditionalGAN(keras.Model):
         z = self.noise(tf.shape(labels_onehot)[0], key)
         return self.generator([z, labels_onehot], training=False)
 
+    def take_state_of(self, other: ConditionalGAN) -> None:
+        """Become `other`: its networks' weights (BatchNorm statistics included) and its
+        optimizers' variables (step counters, moments, loss scale). Lets a traced step bound to
+        this GAN's variables train `other`'s initialisation (see train.compiled_gan)."""
+        for mine, theirs in ((self.generator, other.generator), (self.critic, other.critic)):
+            mine.set_weights(theirs.get_weights())
+        for mine, theirs in ((self.g_optimizer, other.g_optimizer),
+                             (self.d_optimizer, other.d_optimizer)):
+            for var, value in zip(mine.variables, theirs.variables, strict=True):
+                var.assign(value)
+        self.seed = other.seed
+
+    def copy(self) -> ConditionalGAN:
+        """An independent GAN in this one's state (a shared host is retrained by the next run)."""
+        twin = type(self)(self.n_features, self.n_classes, self.params, seed=self.seed,
+                          precision=self.precision)
+        twin.take_state_of(self)
+        return twin
+
     def _apply(self, optimizer, tape, loss, variables):
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables, strict=True))
