@@ -8,6 +8,8 @@ from genogan.settings import fold_settings, paths
 
 BENCH = bench_targets.benchmark_settings(config["benchmark"])
 BENCH_PLAN = bench_targets.Plan(BENCH)
+# the aggregated tables: per_fold, aggregate, inflation, worth, pooled_oof
+BENCH_TABLES = bench_targets.aggregate_outputs()
 # fitted per training fold (never on the whole matrix): the expression gene filter
 FEATURE_FILTER = fold_settings(config)
 
@@ -85,29 +87,29 @@ rule aggregate:
     input:
         **bench_targets.all_evaluate_outputs(config),
     output:
-        per_fold="results/benchmark/per_fold.tsv",
+        per_fold=BENCH_TABLES["per_fold"],
         aggregate=report(
-            "results/benchmark/aggregate.tsv",
+            BENCH_TABLES["aggregate"],
             caption="../report/benchmark_aggregate.rst",
             category="2. Main comparison",
             subcategory="Tables (TSV downloads)",
             labels={"table": "all results (TSV)"},
         ),
         inflation=report(
-            "results/benchmark/inflation.tsv",
+            BENCH_TABLES["inflation"],
             caption="../report/benchmark_inflation_table.rst",
             category="2. Main comparison",
             subcategory="Tables (TSV downloads)",
             labels={"table": "leaky-control inflation (TSV)"},
         ),
         worth=report(
-            "results/benchmark/worth.tsv",
+            BENCH_TABLES["worth"],
             caption="../report/benchmark_worth.rst",
             category="2. Main comparison",
             subcategory="Tables (TSV downloads)",
             labels={"table": "worth in real samples (TSV)"},
         ),
-        pooled_oof="results/benchmark/pooled_oof.tsv",
+        pooled_oof=BENCH_TABLES["pooled_oof"],
     log:
         "logs/aggregate.log",
     benchmark:
@@ -148,10 +150,10 @@ BENCH_PLOT_REPORT = {
 
 rule plots:
     input:
-        aggregate="results/benchmark/aggregate.tsv",
-        inflation="results/benchmark/inflation.tsv",
-        worth="results/benchmark/worth.tsv",
-        pooled_oof="results/benchmark/pooled_oof.tsv",
+        aggregate=BENCH_TABLES["aggregate"],
+        inflation=BENCH_TABLES["inflation"],
+        worth=BENCH_TABLES["worth"],
+        pooled_oof=BENCH_TABLES["pooled_oof"],
     output:
         **{
             key: report(

@@ -93,7 +93,7 @@ def all_targets():
     from genogan.benchmark.targets import benchmark_targets, quality_targets
 
     benchmark = benchmark_targets(config)
-    answer = ["results/benchmark/verdict.txt"] if benchmark else []
+    answer = [paths.VERDICT] if benchmark else []
     return (
         preprocessing_targets()
         + benchmark

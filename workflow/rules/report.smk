@@ -1,18 +1,19 @@
 # The answer: verdict.txt (printed by `make run`), the report's landing page (workflow/Snakefile
 # shows it first once it exists) and the result tables as HTML pages inside the report.
-# Included after benchmark.smk: BENCH (the checked benchmark settings) comes from there.
+# Included after benchmark.smk: BENCH (the checked benchmark settings) and BENCH_TABLES come
+# from there.
 from genogan.benchmark import targets as report_targets_mod
 
 REPORT_QUALITY = report_targets_mod.quality_targets(config)
-REPORT_TABLES = "results/report_tables"
+REPORT_TABLES = paths.REPORT_TABLES
 
 
 rule quality_overview:
     input:
         REPORT_QUALITY,
     output:
-        tsv="results/quality/overview.tsv",
-        flags="results/quality/flags.txt",
+        tsv=paths.QUALITY_OVERVIEW,
+        flags=paths.QUALITY_FLAGS,
     log:
         "logs/quality_overview.log",
     conda:
@@ -23,10 +24,10 @@ rule quality_overview:
 
 rule verdict:
     input:
-        **({"quality": "results/quality/overview.tsv"} if REPORT_QUALITY else {}),
-        aggregate="results/benchmark/aggregate.tsv",
-        inflation="results/benchmark/inflation.tsv",
-        worth="results/benchmark/worth.tsv",
+        **({"quality": paths.QUALITY_OVERVIEW} if REPORT_QUALITY else {}),
+        aggregate=BENCH_TABLES["aggregate"],
+        inflation=BENCH_TABLES["inflation"],
+        worth=BENCH_TABLES["worth"],
     output:
         **(
             {
@@ -40,8 +41,8 @@ rule verdict:
             if REPORT_QUALITY
             else {}
         ),
-        verdict="results/benchmark/verdict.txt",
-        landing="results/benchmark/landing.rst",
+        verdict=paths.VERDICT,
+        landing=paths.LANDING,
         aggregate_html=report(
             f"{REPORT_TABLES}/aggregate.html",
             caption="../report/table_aggregate.rst",

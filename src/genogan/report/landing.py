@@ -9,10 +9,11 @@ import pandas as pd
 
 from genogan.io import atomic_write_text
 from genogan.report.tables import REPORT_TABLES, write_table_html
+from genogan.settings import paths
 
 # The report's first page when the answer exists (workflow/Snakefile's `report:` picks it up).
-LANDING = "results/benchmark/landing.rst"
-VERDICT = "results/benchmark/verdict.txt"
+LANDING = paths.LANDING
+VERDICT = paths.VERDICT
 
 
 def _read(path, reader) -> pd.DataFrame:

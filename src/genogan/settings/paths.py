@@ -29,6 +29,11 @@ GATE_TABLE = f"{QUALITY_DIR}/gate.tsv"
 
 EVALUATE_DIR = "results/evaluate/{split}"
 BENCHMARK_DIR = "results/benchmark"
+VERDICT = f"{BENCHMARK_DIR}/verdict.txt"
+LANDING = f"{BENCHMARK_DIR}/landing.rst"  # the report's first page once it exists
+QUALITY_OVERVIEW = "results/quality/overview.tsv"
+QUALITY_FLAGS = "results/quality/flags.txt"
+REPORT_TABLES = "results/report_tables"
 
 
 def fill(template: str, **wildcards) -> str:
