@@ -11,6 +11,9 @@ medians are not comparable, neighbouring runs are. CPU time (user + system, all 
 is paired the same way. The anchor is the minimap2 of mappy's version when
 tests/tools/build_minimap2.sh has built it (else `minimap2` on PATH; its version is printed).
 With `--prebuilt-index` both sides load the same .mmi (as the workflow's align jobs do).
+With `--baseline-src DIR` (the `src` folder of another checkout, e.g. a `git clone` of an older
+commit) each round also runs that genogan beside ours (order alternating), each divided by the
+same anchor run: before/after a change, side by side.
 
     python benchmarks/bench_align.py                      # ~2 Mb genome, 200k pairs 2x150, T=2
     python benchmarks/bench_align.py --threads 4 --pairs 500000
@@ -110,27 +113,31 @@ def run_anchor(ref, fq1, fq2, out: Path, threads: int, exe: str) -> tuple[float,
     return _timed(["bash", "-o", "pipefail", "-c", cmd])
 
 
-def run_ours(ref, fq1, fq2, out: Path, threads: int, index=None) -> tuple[float, float]:
+def run_ours(ref, fq1, fq2, out: Path, threads: int, index=None,
+             src: str | None = None) -> tuple[float, float]:
     cmd = [sys.executable, "-c", "import sys; from genogan.align import main; sys.exit(main())",
            "--reference", str(ref), "--fq1",
            str(fq1), "--fq2", str(fq2), "--sample", "bench", "--out", str(out),
            "--threads", str(threads), "--engine", "mappy"]
     if index is not None:
         cmd += ["--index", str(index)]
-    return _timed(cmd, stderr=subprocess.DEVNULL, env=_python_env())
+    return _timed(cmd, stderr=subprocess.DEVNULL, env=_python_env(src))
 
 
-def _python_env() -> dict:
+def _python_env(src: str | None = None) -> dict:
     """Our side runs with the byte-code cache on, as Python normally does (some sandboxes set
-    PYTHONDONTWRITEBYTECODE, which would recompile the package on every start)."""
+    PYTHONDONTWRITEBYTECODE, which would recompile the package on every start); `src` puts
+    another checkout's package first on the path."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (src, env.get("PYTHONPATH"))))
     return env
 
 
-def warm_up() -> None:
+def warm_up(src: str | None = None) -> None:
     subprocess.run([sys.executable, "-c", "import genogan.align, mappy"], check=True,
-                   env=_python_env())
+                   env=_python_env(src))
 
 
 def mapped_fraction(bam: Path) -> float:
@@ -155,6 +162,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", help="keep inputs/outputs here (default: a temp folder)")
     parser.add_argument("--prebuilt-index", action="store_true",
                         help="both sides load one .mmi built beforehand (the workflow's way)")
+    parser.add_argument("--baseline-src", help="also run the genogan of this `src` folder "
+                        "(another checkout) in every round, beside ours")
     args = parser.parse_args(argv)
 
     exe = anchor_minimap2()
@@ -192,16 +201,20 @@ def main(argv=None) -> int:
             mappy.Aligner(str(ref), preset="sr", fn_idx_out=str(index))
             target = index
         warm_up()
-        pairs = []
-        for _ in range(args.repeats):
+        if args.baseline_src:
+            warm_up(args.baseline_src)
+        pairs, baseline = [], []
+        for i in range(args.repeats):
             anchor = run_anchor(target or ref, fq1, fq2, work / "anchor.bam", args.threads, exe)
-            ours = run_ours(ref, fq1, fq2, work / "ours.bam", args.threads, index)
-            pairs.append((anchor, ours))
-        print("pair  anchor wall  ours wall  throughput ours/anchor  CPU anchor/ours")
-        for i, ((aw, ac), (ow, oc)) in enumerate(pairs, 1):
-            print(f"{i:4d}  {aw:9.2f} s  {ow:7.2f} s  {aw / ow:22.3f}  {ac / oc:15.3f}")
-        ratio = statistics.median(aw / ow for (aw, _), (ow, _) in pairs)
-        cpu = statistics.median(ac / oc for (_, ac), (_, oc) in pairs)
+            runs = [("ours", None), ("base", args.baseline_src)][:1 + bool(args.baseline_src)]
+            for name, src in runs[::-1] if i % 2 else runs:  # baseline first every other round
+                result = run_ours(ref, fq1, fq2, work / f"{name}.bam", args.threads, index, src)
+                (pairs if src is None else baseline).append((anchor, result))
+        if baseline:
+            print(f"baseline {args.baseline_src} (same anchor run as ours; order alternates):")
+            report_pairs(baseline)
+            print("ours:")
+        ratio, cpu = report_pairs(pairs)
         ours_wall = statistics.median(ow for _, (ow, _) in pairs)
         print(f"mapped fraction: anchor {mapped_fraction(work / 'anchor.bam'):.4f}, "
               f"ours {mapped_fraction(work / 'ours.bam'):.4f}; ours {n_pairs / ours_wall:.0f} "
@@ -210,6 +223,15 @@ def main(argv=None) -> int:
         print(f"paired throughput ratio ours/anchor (median of {len(pairs)} pairs): {ratio:.3f} "
               "(target >= 0.9)")
     return 0
+
+
+def report_pairs(pairs) -> tuple[float, float]:
+    """Print every pair; return the medians of the per-pair throughput and CPU ratios."""
+    print("pair  anchor wall  ours wall  throughput ours/anchor  CPU anchor/ours")
+    for i, ((aw, ac), (ow, oc)) in enumerate(pairs, 1):
+        print(f"{i:4d}  {aw:9.2f} s  {ow:7.2f} s  {aw / ow:22.3f}  {ac / oc:15.3f}")
+    return (statistics.median(aw / ow for (aw, _), (ow, _) in pairs),
+            statistics.median(ac / oc for (_, ac), (_, oc) in pairs))
 
 
 if __name__ == "__main__":
