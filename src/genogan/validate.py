@@ -20,8 +20,9 @@ import pandas as pd
 from genogan.errors import GenoganInputError
 from genogan.io import check_delimited_header, check_input_file, input_file_problem
 from genogan.settings import load_schema
+from genogan.settings.paths import WILDCARDS
 
-SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SAMPLE_ID = re.compile(f"^{WILDCARDS['sample']}$")  # the rules' `sample` wildcard
 INPUT_COLUMNS = ("fq1", "bam", "cram", "fasta")  # one input kind per sample; fq2 goes with fq1
 FILE_COLUMNS = ("fq1", "fq2", "bam", "cram", "fasta")
 

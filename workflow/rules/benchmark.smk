@@ -68,7 +68,7 @@ rule evaluate:
     benchmark:
         "logs/benchmark/evaluate/{split}.tsv"
     wildcard_constraints:
-        split="r[0-9]+_f[0-9]+",
+        split=paths.WILDCARDS["split"],
     conda:
         "../../envs/ml.yaml"
     threads: 1

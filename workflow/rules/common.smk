@@ -19,7 +19,7 @@ DEMO_DIR = config["demo"]["outdir"]
 
 
 wildcard_constraints:
-    sample="[A-Za-z0-9][A-Za-z0-9._-]*",
+    sample=paths.WILDCARDS["sample"],
 
 
 def sample_row(wildcards):

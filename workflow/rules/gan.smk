@@ -25,7 +25,7 @@ rule train_gan:
     benchmark:
         "logs/benchmark/train_gan/{batch}.tsv"
     wildcard_constraints:
-        batch="b[0-9]+",
+        batch=paths.WILDCARDS["batch"],
     conda:
         "../../envs/gan.yaml"
     threads: lambda wc: gan_threads(GAN_RESOURCES.threads, local=workflow.local_exec)

@@ -61,7 +61,7 @@ rule quality:
     benchmark:
         "logs/benchmark/quality/{dataset}.tsv"
     wildcard_constraints:
-        dataset="r[0-9]+_f[0-9]+",
+        dataset=paths.WILDCARDS["split"],
     conda:
         "../../envs/ml.yaml"
     threads: QUALITY.threads

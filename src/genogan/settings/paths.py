@@ -35,6 +35,10 @@ QUALITY_OVERVIEW = "results/quality/overview.tsv"
 QUALITY_FLAGS = "results/quality/flags.txt"
 REPORT_TABLES = "results/report_tables"
 
+# what each wildcard may match (rules' wildcard_constraints; the sample sheet's id check)
+WILDCARDS = {"sample": "[A-Za-z0-9][A-Za-z0-9._-]*", "split": "r[0-9]+_f[0-9]+",
+             "batch": "b[0-9]+"}
+
 
 def fill(template: str, **wildcards) -> str:
     """A template with some or all wildcards filled; the others stay `{name}` wildcards."""
