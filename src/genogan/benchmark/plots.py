@@ -43,7 +43,9 @@ def _too_wide(rows: pd.DataFrame, metric: str, label, low="diff_ci_low", high="d
     """The note naming the plotted CIs too wide to conclude (`conclusive.reading`), or ''.
 
     rows: the plotted comparisons (NaN bounds, e.g. the `none` arm itself, are not counted);
-    label(row) names one in the note."""
+    label(row) names one in the note; a table without these bounds names none."""
+    if not {low, high} <= set(rows.columns):
+        return ""
     rows = rows.dropna(subset=[low, high])
     wide = [label(r) for _, r in rows.iterrows()
             if reading(r[low], r[high], metric, centre) == TOO_WIDE]
