@@ -36,11 +36,12 @@ from genogan.gan import runtime
 from genogan.gan.models import get_model_class
 from genogan.gan.monitor import monitor_scores
 from genogan.gan.preprocess import FeaturePreprocessor
+from genogan.settings.sections import SelectionSettings, as_dict, schema_default
 
 tf = runtime.tf
 MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio", "val_mmd", "val_label",
                    "val_score")
-SELECTION_DEFAULTS = {"validation_fraction": 0.2, "refit": True}
+SELECTION_DEFAULTS = as_dict(SelectionSettings())  # gan.selection's defaults (the schema)
 _SPLIT_KEY = 3_000_017  # seeds the inner validation split
 _MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from training noise
 
@@ -53,17 +54,18 @@ class TrainConfig:
     `selection`: {validation_fraction, refit} of the inner validation split (fraction 0 = off);
     when on, the best epoch (and early stopping) follow `val_score`."""
 
-    epochs: int = 300
-    batch_size: int = 32
-    checkpoint_every: int = 25
-    monitor_every: int = 10
-    early_stopping_patience: int = 0
-    early_stopping_metric: str = "mmd"
-    early_stopping_min_delta: float = 0.0
-    jit_compile: object = "auto"
-    precision: str = "auto"
-    preprocess: dict = field(default_factory=lambda: {"mode": "auto"})
-    keep_checkpoints: bool = False
+    # every default is the config schema's (`gan.*`, genogan.settings): one home
+    epochs: int = schema_default("gan.epochs")
+    batch_size: int = schema_default("gan.batch_size")
+    checkpoint_every: int = schema_default("gan.checkpoint_every")
+    monitor_every: int = schema_default("gan.monitor_every")
+    early_stopping_patience: int = schema_default("gan.early_stopping.patience")
+    early_stopping_metric: str = schema_default("gan.early_stopping.metric")
+    early_stopping_min_delta: float = schema_default("gan.early_stopping.min_delta")
+    jit_compile: object = schema_default("gan.jit_compile")
+    precision: str = schema_default("gan.precision")
+    preprocess: dict = field(default_factory=lambda: schema_default("gan.preprocess"))
+    keep_checkpoints: bool = schema_default("gan.keep_checkpoints")
     selection: dict = field(default_factory=lambda: dict(SELECTION_DEFAULTS))
 
     @property
