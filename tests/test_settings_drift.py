@@ -371,3 +371,25 @@ def test_generate_takes_mode_and_value_together(tmp_path, capsys):
     rc = main(["generate", "--model-dir", str(tmp_path), "--output", str(tmp_path / "s.parquet"),
                "--mode", "balance"])
     assert rc == 1 and "--mode and --value go together" in capsys.readouterr().err
+
+
+# keyword arguments named like these config keys are that key (no other meaning in the code)
+CONFIG_ARGUMENTS = ("detection_folds", "mmd_permutations", "gate_percentile", "percentile",
+                    "epochs", "batch_size", "checkpoint_every", "monitor_every",
+                    "gan_trainings_per_job", "min_mapq", "validation_fraction", "pseudocount",
+                    "early_stopping_patience", "early_stopping_metric",
+                    "early_stopping_min_delta", "keep_checkpoints")
+SIGNATURE_DEFAULT = re.compile(
+    rf"""\b(?P<name>{'|'.join(CONFIG_ARGUMENTS)})\s*:\s*[^=,()\n]+=\s*"""
+    r"""(?P<value>-?[0-9][0-9_.e]*|"[^"]*"|True|False)\s*[,)\n]""")
+
+
+def test_no_function_or_dataclass_repeats_a_config_default():
+    """`epochs: int = 300` (a dataclass field) or `detection_folds: int = 5` (an annotated
+    argument) beside the schema is a second home; they read `schema_default(...)` instead."""
+    found = [f"{path.relative_to(REPO)}: {m[0].strip()}" for path in _sources()
+             for m in SIGNATURE_DEFAULT.finditer(path.read_text())]
+    assert not found, "\n".join(found)
+    assert SIGNATURE_DEFAULT.search("def f(x, epochs: int = 300,\n")
+    assert not SIGNATURE_DEFAULT.search('epochs: int = schema_default("gan.epochs")\n')
+    assert not SIGNATURE_DEFAULT.search("replace(cfg, epochs=best, early_stopping_patience=0)")
