@@ -6,14 +6,10 @@ import logging
 import pandas as pd
 import pytest
 
-from genogan.amount_check import (
-    arm_additions,
-    check_augmentation_adds,
-    check_gan_pools_cover,
-    noop_arms_note,
-)
+from genogan.amount_check import arm_additions, check_augmentation_adds, check_gan_pools_cover
 from genogan.benchmark.names import amount_spec, class_counts, is_balance, parse_amount
 from genogan.benchmark.targets import benchmark_settings
+from genogan.benchmark.verdict import noop_arms_note
 from genogan.cohort_check import training_parts
 from genogan.errors import GenoganInputError
 

@@ -11,8 +11,9 @@ training part it runs on is an error (it cannot answer the benchmark's question,
 trainings would be hours of wasted work, and a ratio amount fixes it); one that adds nothing in
 some parts only is a warning, and so is `class_weight` on balanced classes (no amount changes
 it; the arm is harmless and listed in the shipped config).
-In the report (`noop_arms_note`, from the per-fold metrics): a sentence naming every arm that
-trained on no synthetic sample at all.
+In the report (`verdict.noop_arms_note`, from the metrics tables): a sentence naming every arm
+that trained on no synthetic sample at all (it lives with the verdict: this module is imported
+while the Snakefile is parsed, the verdict by the jobs).
 """
 
 from __future__ import annotations
@@ -135,21 +136,3 @@ def check_gan_pools_cover(sheet: pd.DataFrame, config: dict, path=None) -> None:
 def _layout(sheet: pd.DataFrame) -> str:
     counts = sheet["condition"].astype(str).value_counts().sort_index()
     return ", ".join(f"{c} {n}" for c, n in counts.items())
-
-
-def noop_arms_note(per_fold: pd.DataFrame) -> str:
-    """For the report: '' or one sentence naming the augmenting arms (not `none`, not
-    `class_weight`, which adds no samples by design) that trained on no synthetic sample in any
-    evaluation of the per-fold metrics table (`n_train_synthetic`; the aggregate table's mean of
-    it works the same: the verdict reads that one)."""
-    if not {"arm", "method", "n_train_synthetic"} <= set(per_fold.columns):
-        return ""  # a table without per-arm sample counts (e.g. empty) says nothing either way
-    rows = per_fold[~per_fold["method"].isin(["none", "class_weight"])]
-    totals = rows.groupby("arm", sort=True)["n_train_synthetic"].sum()
-    idle = [str(a) for a, n in totals.items() if n == 0]
-    if not idle:
-        return ""
-    return (f"No augmentation happened in arm(s) {', '.join(idle)}: they trained on 0 synthetic "
-            "samples in every split (balanced classes with `benchmark.amount: balance`), so "
-            "their results are those of `none`, not evidence about augmentation; use "
-            "`benchmark.amount: balance:1.5` or a ratio.")

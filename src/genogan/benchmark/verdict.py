@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genogan.amount_check import noop_arms_note
 from genogan.benchmark.conclusive import TOO_WIDE, margin, reading
 from genogan.benchmark.metrics import METRIC_LABELS
 
@@ -163,3 +162,21 @@ def landing_rst(lines: list[str], description: str) -> str:
     note = ("Differences are paired (same splits) with Nadeau-Bengio corrected 95 % CIs; "
             "\"improved\" means the whole CI lies above 0.")
     return f"{title}\n{'=' * len(title)}\n\n{items}\n\n{note}\n\n{description}"
+
+
+def noop_arms_note(per_fold: pd.DataFrame) -> str:
+    """For the report: '' or one sentence naming the augmenting arms (not `none`, not
+    `class_weight`, which adds no samples by design) that trained on no synthetic sample in any
+    evaluation of the per-fold metrics table (`n_train_synthetic`; the aggregate table's mean of
+    it works the same: the verdict reads that one)."""
+    if not {"arm", "method", "n_train_synthetic"} <= set(per_fold.columns):
+        return ""  # a table without per-arm sample counts (e.g. empty) says nothing either way
+    rows = per_fold[~per_fold["method"].isin(["none", "class_weight"])]
+    totals = rows.groupby("arm", sort=True)["n_train_synthetic"].sum()
+    idle = [str(a) for a, n in totals.items() if n == 0]
+    if not idle:
+        return ""
+    return (f"No augmentation happened in arm(s) {', '.join(idle)}: they trained on 0 synthetic "
+            "samples in every split (balanced classes with `benchmark.amount: balance`), so "
+            "their results are those of `none`, not evidence about augmentation; use "
+            "`benchmark.amount: balance:1.5` or a ratio.")
