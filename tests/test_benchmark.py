@@ -477,6 +477,28 @@ def test_evaluate_inputs_gan_and_leaky():
     assert gated.evaluate_inputs("r0_f0")["pools"][0].endswith("gated.parquet")
 
 
+def test_gan_batches_group_architectures_and_are_even():
+    """train_gan batches: every training exactly once, sizes within one of each other and at most
+    gan_trainings_per_job, and trainings of one architecture (model x training-part size) side
+    by side, so each process traces few step functions."""
+    from genogan.benchmark.splits import parse_dataset_id
+
+    def architecture(t):
+        ds = None if t[0] == "full" else parse_dataset_id(t[0])
+        return (t[1],) + (("full",) if ds is None else (ds.percent, ds.minority))
+
+    for per_job in (1, 4, 5, 7, 1000):
+        plan = Plan(benchmark_settings({**DEMO_LIKE, "gan_trainings_per_job": per_job}))
+        chunks = list(plan.batches.values())
+        flat = [t for chunk in chunks for t in chunk]
+        assert sorted(flat) == sorted(set(plan.trainings)) and len(flat) == len(plan.trainings)
+        sizes = [len(c) for c in chunks]
+        assert max(sizes) <= per_job and max(sizes) - min(sizes) <= 1
+        runs = [architecture(t) for t in flat]  # each architecture forms one contiguous run
+        changes = [a for i, a in enumerate(runs) if i == 0 or a != runs[i - 1]]
+        assert len(changes) == len(set(runs))
+
+
 def test_settings_errors():
     with pytest.raises(GenoganInputError, match="unknown classifier 'knn'"):
         benchmark_settings({"classifiers": ["knn"]})

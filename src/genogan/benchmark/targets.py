@@ -6,10 +6,11 @@ rules and the job-count estimate in the README all come from one tested function
 Job structure (`plan`): every (data set, arm, classifier) evaluation of one split (repeat, fold) --
 its main fold, learning-curve, imbalance and null-control data sets -- runs in ONE `evaluate`
 job, so jobs grow with splits, not with arms x classifiers. GAN trainings are batched:
-`gan_trainings_per_job` trainings (in split order) share one `train_gan` job and one TensorFlow
-start-up; 1 gives one (GPU) job per training, for clusters. Each split's GAN gets its own
-training seed (`gan_training_seed`, from the generator seed and the data set id), so the spread
-over splits contains the generator's randomness even with a single generator seed.
+`gan_trainings_per_job` trainings (grouped by network architecture, then in split order) share
+one `train_gan` job, one TensorFlow start-up and one trace per architecture; 1 gives one (GPU)
+job per training, for clusters. Each split's GAN gets its own training seed
+(`gan_training_seed`, from the generator seed and the data set id), so the spread over splits
+contains the generator's randomness even with a single generator seed.
 
 Scenarios: the main benchmark runs every arm x every classifier x every fold of every repeat, each
 stochastic arm once per generator seed. The dose-response sweep, the learning curve, the
@@ -22,6 +23,8 @@ main classifier (or every classifier: `leaky_control.all_classifiers`).
 """
 
 from __future__ import annotations
+
+import itertools
 
 import zlib
 
@@ -282,11 +285,25 @@ def evaluate_outputs(split: str) -> dict:
     return {"metrics": f"{folder}/metrics.tsv", "oof": f"{folder}/oof.tsv"}
 
 
+def _training_order(training: tuple[str, str, int], split_order: dict) -> tuple:
+    """Sort key of GAN trainings: those of one network architecture (model x training-part
+    size: main folds and their null controls alike, each learning-curve fraction, each
+    imbalance fraction) side by side, then in split order. A train_gan process traces each
+    architecture's step once (`gan.train.compiled_gan`, seconds each) and then trains in ~2 s,
+    so a batch that mixes few architectures pays few traces."""
+    dataset, model, seed = training
+    if dataset == "full":
+        return (model, -1, -1, -1, seed)
+    ds = parse_dataset_id(dataset)
+    return (model, -ds.percent, -ds.minority, split_order[split_of(dataset)], seed)
+
+
 class Plan:
     """The workflow's jobs, computed once from the settings (input functions only look up).
 
     - `evaluations[split]`: the (data set, arm, classifier) triples of one evaluate job;
-    - `trainings`: every (data set, model, seed) GAN training, `full` first, then in split order;
+    - `trainings`: every (data set, model, seed) GAN training, grouped by architecture
+      (`_training_order`), in split order within a group;
     - `batches[batch]`: the trainings of one train_gan job (`gan_trainings_per_job` each);
     - `batch_of[(data set, model, seed)]`: the batch that trains it.
     """
@@ -297,10 +314,13 @@ class Plan:
         for job in classify_jobs(s):
             self.evaluations.setdefault(split_of(job[0]), []).append(job)
         order = {split: i for i, split in enumerate(self.evaluations)}
-        self.trainings = sorted(gan_trainings(s), key=lambda t: -1 if t[0] == "full"
-                                else order[split_of(t[0])])
-        k = int(s["gan_trainings_per_job"])
-        chunks = [self.trainings[i:i + k] for i in range(0, len(self.trainings), k)]
+        self.trainings = sorted(gan_trainings(s), key=lambda t: _training_order(t, order))
+        # at most gan_trainings_per_job per batch, the batches as even as that allows (81 at 24:
+        # 21 + 20 + 20 + 20, not 24 + 24 + 24 + 9, which leaves a core idle at the end)
+        n = len(self.trainings)
+        n_batches = max(1, -(-n // int(s["gan_trainings_per_job"])))
+        ends = [round(i * n / n_batches) for i in range(n_batches + 1)]
+        chunks = [self.trainings[a:b] for a, b in itertools.pairwise(ends) if b > a]
         width = len(str(max(len(chunks) - 1, 0)))
         self.batches = {f"b{i:0{width}d}": chunk for i, chunk in enumerate(chunks)}
         self.batch_of = {t: b for b, chunk in self.batches.items() for t in chunk}
