@@ -25,7 +25,6 @@ main classifier (or every classifier: `leaky_control.all_classifiers`).
 from __future__ import annotations
 
 import itertools
-
 import zlib
 
 from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
