@@ -15,8 +15,9 @@ The loop is deliberately explicit (rather than `Model.fit`) because three proper
   included) and the GAN are fitted on the rest. At every monitor epoch the generator is scored on
   the held-back rows: `val_score` = MMD between generated and held-back samples (generator space)
   + (1 - label fidelity), the label fidelity of a logistic regression fitted on the inner training
-  rows. The best epoch is kept; with `refit` the GAN is then retrained on the whole training part
-  for that many epochs. The fold's test part never reaches `train_gan` at all.
+  rows, + the fraction of generated samples nearer an inner training row than held-back rows
+  are (memorisation). The best epoch is kept; with `refit` the GAN is then retrained on the
+  whole training part for that many epochs. The fold's test part never reaches `train_gan` at all.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from genogan.settings.sections import SelectionSettings, as_dict, schema_default
 
 tf = runtime.tf
 MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio", "val_mmd", "val_label",
-                   "val_score")
+                   "val_memorised", "val_score")
 SELECTION_DEFAULTS = as_dict(SelectionSettings())  # gan.selection's defaults (the schema)
 _SPLIT_KEY = 3_000_017  # seeds the inner validation split
 _MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from training noise
@@ -172,16 +173,22 @@ def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, n
 def validation_scores(U_fit, y_fit, U_val, y_val, fake, y_fake) -> dict[str, float]:
     """Selection scores of generated samples against held-back training rows (generator space):
     val_mmd (MMD to the held-back rows), val_label (label fidelity of a logistic regression
-    fitted on the inner training rows), val_score = val_mmd + 1 - val_label (lower is better)."""
+    fitted on the inner training rows), val_memorised (fraction of generated samples closer to
+    an inner training row than the 5th percentile of the held-back rows' distances to them: the
+    quality stage's memorisation measure, `privacy.dcr_below_holdout_p05`, on training rows
+    only), val_score = val_mmd + 1 - val_label + val_memorised (lower is better)."""
     from sklearn.linear_model import LogisticRegression
 
     from genogan.gan.monitor import mmd_rbf
+    from genogan.quality.privacy import dcr
 
     clf = LogisticRegression(max_iter=1000).fit(U_fit, y_fit)
     pred = clf.predict(fake)
     label = float(np.mean([np.mean(pred[y_fake == c] == c) for c in np.unique(y_fake)]))
     mmd = mmd_rbf(U_val, fake[np.isin(y_fake, np.unique(y_val))])
-    return {"val_mmd": mmd, "val_label": label, "val_score": mmd + 1.0 - label}
+    memorised = float(np.mean(dcr(fake, U_fit) < np.percentile(dcr(U_val, U_fit), 5)))
+    return {"val_mmd": mmd, "val_label": label, "val_memorised": memorised,
+            "val_score": mmd + 1.0 - label + memorised}
 
 
 # ---- compiled training steps, traced once per architecture ------------------------------------
@@ -418,7 +425,9 @@ def train_gan(X, y, *, model: str = "cwgan_gp", params: dict | None = None, seed
     final = run
     if validation is not None and sel["refit"] and best:
         logger.info("refit on all %d training samples for the selected %d epochs", len(X), best)
-        refit_cfg = replace(cfg, epochs=best, early_stopping_patience=0,
+        # the refit's history is not kept (the selection run's is), so it monitors only its
+        # last epoch (a finite-loss check) instead of every monitor_every epochs
+        refit_cfg = replace(cfg, epochs=best, early_stopping_patience=0, monitor_every=best,
                             selection={**sel, "validation_fraction": 0.0})
         final = _Run(X, y, classes, model, params, seed, refit_cfg,
                      None if checkpoint_dir is None else Path(checkpoint_dir) / "refit", logger)
