@@ -15,7 +15,14 @@ import numpy as np
 from genogan.errors import GenoganInputError
 from genogan.gan.amount import synthetic_counts
 
-DEFAULT_MODEL = "cwgan_gp"
+
+def default_model() -> str:
+    """The model trained when none is named: the first of the config's `gan.models` default."""
+    from genogan.settings.sections import schema_default
+
+    return schema_default("gan.models")[0]
+
+
 _TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "jit_compile",
                "precision", "preprocess", "keep_checkpoints", "selection")
 
@@ -69,7 +76,7 @@ def train_file(input_path, out_paths, *, gan_cfg: dict | None = None, model: str
     from genogan.io import timed
 
     logger = logger or logging.getLogger("genogan")
-    model = model or DEFAULT_MODEL
+    model = model or default_model()
     cfg = train_config_from(gan_cfg)
     fm = read_matrix(input_path)
     logger.info("training set %s: %d samples x %d features", input_path, *fm.X.shape)
@@ -85,8 +92,11 @@ def train_file(input_path, out_paths, *, gan_cfg: dict | None = None, model: str
 
 
 def counts_for(meta: dict, amount: dict | None) -> dict:
-    """Synthetic samples per class for a trained model, from its real class counts."""
-    amount = {"mode": "balance", "value": 1, **(amount or {})}
+    """Synthetic samples per class for a trained model, from its real class counts (`amount`
+    None: the config's `gan.amount` default)."""
+    from genogan.settings.sections import schema_default
+
+    amount = amount or schema_default("gan.amount")
     cc = meta["class_counts"]
     y = np.repeat(np.asarray(list(cc), dtype=object), [cc[c] for c in cc])
     return synthetic_counts(y, amount["mode"], amount["value"])
