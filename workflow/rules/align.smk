@@ -4,14 +4,12 @@ import os
 
 from genogan.align import align_mem_mb, index_files, index_from_files
 
-INDEX_PREFIX = "results/index/reference"
-
 
 rule index_reference:
     input:
         reference=REFERENCE or [],
     output:
-        index_files(config["align"]["engine"], INDEX_PREFIX),
+        index_files(config["align"]["engine"], paths.INDEX_PREFIX),
     log:
         "logs/index_reference.log",
     benchmark:
@@ -32,10 +30,10 @@ rule align:
     input:
         unpack(fastq_inputs),
         reference=REFERENCE or [],
-        index=index_files(config["align"]["engine"], INDEX_PREFIX),
+        index=index_files(config["align"]["engine"], paths.INDEX_PREFIX),
     output:
-        bam="results/bam/{sample}.bam",
-        bai="results/bam/{sample}.bam.bai",
+        bam=paths.BAM,
+        bai=paths.BAI,
     log:
         "logs/align/{sample}.log",
     benchmark:
@@ -60,11 +58,11 @@ rule align:
 
 rule alignment_stats:
     input:
-        bam="results/bam/{sample}.bam",
-        bai="results/bam/{sample}.bam.bai",
+        bam=paths.BAM,
+        bai=paths.BAI,
         reference=REFERENCE or [],
     output:
-        "results/qc/{sample}.align_stats.tsv",
+        paths.ALIGN_STATS,
     log:
         "logs/alignment_stats/{sample}.log",
     conda:
@@ -75,10 +73,10 @@ rule alignment_stats:
 
 rule alignment_summary:
     input:
-        expand("results/qc/{sample}.align_stats.tsv", sample=aligned_samples()),
+        expand(paths.ALIGN_STATS, sample=aligned_samples()),
     output:
         report(
-            "results/qc/alignment_summary.tsv",
+            paths.ALIGNMENT_SUMMARY,
             caption="../report/alignment_summary.rst",
             category="7. Preprocessing",
             labels={"table": "alignment summary per sample"},

@@ -36,7 +36,7 @@ def kmer_inputs(wildcards):
     row = sample_row(wildcards)
     kind = row["input_kind"]
     if kind == "fastq" and config["kmers"]["source"] == "aligned":
-        return {"bam": f"results/bam/{wildcards.sample}.bam"}
+        return {"bam": paths.BAM.format(sample=wildcards.sample)}
     if kind == "fastq":
         return fastq_inputs(wildcards)
     if kind in ("bam", "cram"):
@@ -85,7 +85,7 @@ def aligned_samples():
 def preprocessing_targets():
     targets = [paths.MATRIX]
     if aligned_samples() and not config["features_table"]:
-        targets.append("results/qc/alignment_summary.tsv")
+        targets.append(paths.ALIGNMENT_SUMMARY)
     return targets
 
 

@@ -8,6 +8,13 @@ import this at parse time.
 
 from __future__ import annotations
 
+# alignment: the aligner's index (built once), per-sample BAMs and their QC
+INDEX_PREFIX = "results/index/reference"
+BAM = "results/bam/{sample}.bam"
+BAI = f"{BAM}.bai"
+ALIGN_STATS = "results/qc/{sample}.align_stats.tsv"
+ALIGNMENT_SUMMARY = "results/qc/alignment_summary.tsv"
+
 MATRIX = "results/features/matrix.parquet"
 FEATURE_NAMES = "results/features/feature_names.txt"
 KMER_PROFILE = "results/kmers/{sample}.npz"
