@@ -1,9 +1,9 @@
 # Provenance for the report: the run's config (all seeds included), software versions and
 # SHA-256 checksums of every input file.
 PROVENANCE_OUTPUTS = [
-    "results/provenance/config.yaml",
-    "results/provenance/versions.tsv",
-    "results/provenance/checksums.tsv",
+    paths.PROVENANCE_CONFIG,
+    paths.PROVENANCE_VERSIONS,
+    paths.PROVENANCE_CHECKSUMS,
 ]
 
 
@@ -12,19 +12,19 @@ rule provenance:
         provenance_inputs(),
     output:
         config=report(
-            "results/provenance/config.yaml",
+            paths.PROVENANCE_CONFIG,
             caption="../report/provenance_config.rst",
             category="8. Run provenance",
             labels={"file": "configuration used"},
         ),
         versions=report(
-            "results/provenance/versions.tsv",
+            paths.PROVENANCE_VERSIONS,
             caption="../report/provenance_versions.rst",
             category="8. Run provenance",
             labels={"file": "software versions"},
         ),
         checksums=report(
-            "results/provenance/checksums.tsv",
+            paths.PROVENANCE_CHECKSUMS,
             caption="../report/provenance_checksums.rst",
             category="8. Run provenance",
             labels={"file": "input checksums"},

@@ -15,6 +15,11 @@ BAI = f"{BAM}.bai"
 ALIGN_STATS = "results/qc/{sample}.align_stats.tsv"
 ALIGNMENT_SUMMARY = "results/qc/alignment_summary.tsv"
 
+# provenance for the report: the run's config, software versions, input checksums
+PROVENANCE_CONFIG = "results/provenance/config.yaml"
+PROVENANCE_VERSIONS = "results/provenance/versions.tsv"
+PROVENANCE_CHECKSUMS = "results/provenance/checksums.tsv"
+
 MATRIX = "results/features/matrix.parquet"
 FEATURE_NAMES = "results/features/feature_names.txt"
 KMER_PROFILE = "results/kmers/{sample}.npz"
