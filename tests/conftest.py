@@ -65,3 +65,18 @@ def gaussian_matrix(n_case, n_control, p, *, shift, n_shifted, seed=0, sample_fo
     X[y == "case", :n_shifted] += shift
     return FeatureMatrix(X, y, np.array([sample_format.format(i) for i in range(len(y))]),
                          [f"{feature_prefix}{j}" for j in range(p)])
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """The figure each genogan.benchmark.plots function draws, instead of only its PNG."""
+    from genogan.benchmark import plots
+
+    figures = []
+
+    def keep(fig, path):
+        figures.append(fig)
+        fig.savefig(path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return figures

@@ -14,19 +14,6 @@ from genogan.benchmark.metrics import METRICS
 N_TEST = 10
 
 
-@pytest.fixture
-def captured(monkeypatch):
-    """The figure each plot function draws, instead of only its PNG."""
-    figures = []
-
-    def keep(fig, path):
-        figures.append(fig)
-        fig.savefig(path)
-
-    monkeypatch.setattr(plots, "_save", keep)
-    return figures
-
-
 def _per_fold(scores: dict, scenario="main", percent=100, n_train=40, metric="auroc"):
     """Per-fold rows: scores = {arm: [score of split 0, 1, ...]} (repeat 0, fold = index)."""
     rows = []

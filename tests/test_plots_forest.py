@@ -2,22 +2,8 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from genogan.benchmark import plots
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    """The figure each plot function draws, instead of only its PNG."""
-    figures = []
-
-    def keep(fig, path):
-        figures.append(fig)
-        fig.savefig(path)
-
-    monkeypatch.setattr(plots, "_save", keep)
-    return figures
 
 
 def _aggregate():
