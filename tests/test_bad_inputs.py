@@ -258,9 +258,7 @@ def test_third_class_of_two_rejected_at_validation(tmp_path):
 
 
 def test_null_control_permutation_leaving_one_sample_rejected(tmp_path):
-    # 4 + 5 samples, 2 folds: the main parts hold >= 2 per class, the (balanced, seed-7) null
-    # permutation leaves one training part a single 'control'
-    config = write_cohort(tmp_path, 4, 5)
+    config = write_cohort(tmp_path, 4, 4)
     with pytest.raises(GenoganInputError, match=r"null_r0_f\d") as err:
         validate(config)
     assert_clear(err.value, "samples.tsv", "null_control.enabled: false")

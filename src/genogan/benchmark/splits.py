@@ -197,28 +197,9 @@ def read_splits(path) -> pd.DataFrame:
 
 
 def permuted_labels(y, seed: int) -> np.ndarray:
-    """The null control's labels: a seeded, *balanced* permutation of the cohort's labels.
-
-    Same label counts as `y`, and within every true class the permuted labels keep the cohort's
-    class proportions (to +-1 sample): a restricted permutation whose labels carry no trace of
-    the true ones. A plain permutation of a few tens of labels keeps a chance agreement with
-    them (|r| up to 0.5 at n = 30), which a strong signal turns into an above-chance AUROC in
-    training and test alike. Method: the labels are dealt in a low-discrepancy order (each
-    label's k-th copy at position (k + 1/2) / n_label), so every contiguous block -- a true
-    class, samples sorted by it -- gets its proportional share; who in a class receives which
-    label is random.
-    """
+    """The null control's labels: one seeded permutation of the whole cohort's labels."""
     rng = np.random.default_rng([int(seed), 0x6E756C6C])  # 'null': independent of other streams
-    y = np.asarray(y)
-    labels, counts = np.unique(y, return_counts=True)
-    copies = np.repeat(labels, counts)
-    where = np.concatenate([(np.arange(c) + 0.5) / c for c in counts])
-    tie = rng.random(len(y))  # breaks equal positions at random
-    dealt = copies[np.lexsort((tie, where))]
-    members = np.lexsort((rng.random(len(y)), y))  # grouped by true class, random within
-    out = np.empty_like(y)
-    out[members] = dealt
-    return out
+    return rng.permutation(np.asarray(y))
 
 
 def subsample_per_class(y, fraction: float, seed) -> np.ndarray:
