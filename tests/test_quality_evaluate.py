@@ -159,10 +159,13 @@ def test_cli_rejects_bad_settings(tmp_path, fresh, capsys):
 
 
 SNAKEFILE = """
+from genogan.settings.sections import from_config
+
 config["quality"] = {{"detection_folds": 3, "mmd_permutations": 20,
                      "privacy_gate": {{"enabled": True, "percentile": 5}}}}
 config["benchmark"] = {{"folds": 2, "repeats": 1, "arms": ["none"], "generator_seeds": [3],
                        "quality_baselines": ["smote"]}}
+SETTINGS = from_config({{"samples": "unused", **config}})  # what common.smk defines
 include: "{rules}"
 """
 
