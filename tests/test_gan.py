@@ -136,6 +136,20 @@ def test_generate_file_sizes_by_amount(model_dir, tmp_path):
     assert len(read_matrix(out).y) == 0  # balanced classes need no top-up
 
 
+def test_pool_from_memory_equals_pool_from_the_written_model(trained, model_dir, tmp_path):
+    """train_gan samples the GAN it has just trained instead of reloading it: the file must be
+    the one `genogan generate` makes from the written model directory, value for value."""
+    amount = {"mode": "multiple", "value": 2}
+    from_disk, from_memory = tmp_path / "disk.parquet", tmp_path / "memory.parquet"
+    generate_file(model_dir, from_disk, amount=amount, seed=4)
+    generate_file(model_dir, from_memory, amount=amount, seed=4, trained=trained)
+    a, b = read_matrix(from_disk), read_matrix(from_memory)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert a.y.tolist() == b.y.tolist() and a.samples.tolist() == b.samples.tolist()
+    pd.testing.assert_frame_equal(a.extra, b.extra)
+    assert a.feature_names == b.feature_names and len(a.y) == 80
+
+
 def test_generate_unknown_class(model_dir):
     with pytest.raises(GenoganInputError, match="the model knows: case, control"):
         generate(model_dir, {"flu": 3}, seed=1)

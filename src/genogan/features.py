@@ -58,11 +58,21 @@ def select_features(fm: FeatureMatrix, names, path=None, what: str = "matrix") -
 
 
 def write_matrix(fm: FeatureMatrix, path) -> None:
-    """Write atomically; feature order is kept in the schema metadata."""
-    table = pa.Table.from_pandas(fm.to_frame(), preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[FEATURES_KEY] = json.dumps(list(fm.feature_names)).encode()
-    table = table.replace_schema_metadata(meta)
+    """Write atomically; feature order is kept in the schema metadata.
+
+    Built column by column in Arrow, not through a pandas frame: at a few tens of rows x
+    thousands of features pandas' frame assembly and conversion took ~4x the write itself
+    (0.24 s vs 0.065 s per fold file, and the workflow writes hundreds)."""
+    extra = fm.extra.reset_index(drop=True) if fm.extra is not None else None
+    columns = {"sample": pa.array(np.asarray(fm.samples).astype(str)),
+               "condition": pa.array(np.asarray(fm.y).astype(str))}
+    if extra is not None:
+        columns.update({str(c): pa.array(extra[c].to_numpy()) for c in extra.columns})
+    X = np.asarray(fm.X, dtype=np.float64)
+    columns.update({name: pa.array(X[:, j]) for j, name in enumerate(fm.feature_names)})
+    table = pa.Table.from_arrays(list(columns.values()), names=list(columns))
+    table = table.replace_schema_metadata(
+        {FEATURES_KEY: json.dumps(list(fm.feature_names)).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -70,20 +80,29 @@ def write_matrix(fm: FeatureMatrix, path) -> None:
 def read_matrix(path) -> FeatureMatrix:
     table = pq.read_table(path)
     meta = table.schema.metadata or {}
-    df = table.to_pandas()
-    if FEATURES_KEY in meta:
-        names = json.loads(meta[FEATURES_KEY])
-    else:  # a plain table supplied by a user: every column but the metadata is a feature
-        names = [c for c in df.columns if c not in META_COLUMNS]
-    return frame_to_matrix(df, names, path)
+    if FEATURES_KEY not in meta:  # a plain table supplied by a user: every column but the
+        df = table.to_pandas()    # metadata is a feature
+        return frame_to_matrix(df, [c for c in df.columns if c not in META_COLUMNS], path)
+    names = json.loads(meta[FEATURES_KEY])
+    position = {c: i for i, c in enumerate(table.column_names)}
+    feature_set = set(names)
+    rest = [c for c in table.column_names if c not in feature_set]
+    df = table.select(rest).to_pandas()  # metadata and extra columns only: features stay Arrow
+    X = (np.column_stack([table.column(position[n]).to_numpy() for n in names]) if names
+         else np.zeros((table.num_rows, 0)))
+    return frame_to_matrix(df, names, path, X=X)
 
 
-def frame_to_matrix(df: pd.DataFrame, feature_names, path=None) -> FeatureMatrix:
+def frame_to_matrix(df: pd.DataFrame, feature_names, path=None, X=None) -> FeatureMatrix:
+    """FeatureMatrix of a frame with `sample`, `condition` and the feature columns (or, with
+    `X`, those values: `df` then holds the other columns only)."""
     for col in META_COLUMNS:
         if col not in df.columns:
             raise GenoganInputError(f"feature table lacks the '{col}' column", path=path,
                                     fix="add 'sample' and 'condition' columns")
-    X = df[list(feature_names)].to_numpy(dtype=np.float64)
+    if X is None:
+        X = df[list(feature_names)].to_numpy(dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -91,7 +110,8 @@ def frame_to_matrix(df: pd.DataFrame, feature_names, path=None) -> FeatureMatrix
             f"feature table has {int(bad.sum())} NaN/inf values (first: feature "
             f"'{feature_names[col]}')", path=path, sample=str(df["sample"].iloc[row]),
             fix="impute or drop the missing values before running genogan")
-    extra_cols = [c for c in df.columns if c not in META_COLUMNS and c not in set(feature_names)]
+    features = set(feature_names)
+    extra_cols = [c for c in df.columns if c not in META_COLUMNS and c not in features]
     extra = df[extra_cols].reset_index(drop=True) if extra_cols else None
     return FeatureMatrix(X=X, y=df["condition"].astype(str).to_numpy(),
                          samples=df["sample"].astype(str).to_numpy(),

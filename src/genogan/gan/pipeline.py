@@ -91,34 +91,46 @@ def train_file(input_path, out_paths, *, gan_cfg: dict | None = None, model: str
     return trained
 
 
-def counts_for(meta: dict, amount: dict | None) -> dict:
+def counts_for(class_counts: dict, amount: dict | None) -> dict:
     """Synthetic samples per class for a trained model, from its real class counts (`amount`
     None: the config's `gan.amount` default)."""
     from genogan.settings.sections import schema_default
 
     amount = amount or schema_default("gan.amount")
-    cc = meta["class_counts"]
-    y = np.repeat(np.asarray(list(cc), dtype=object), [cc[c] for c in cc])
+    y = np.repeat(np.asarray(list(class_counts), dtype=object),
+                  [class_counts[c] for c in class_counts])
     return synthetic_counts(y, amount["mode"], amount["value"])
 
 
 def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 1,
-                  paths: dict | None = None, logger: logging.Logger | None = None):
-    """Generate synthetic samples sized by `amount` and write them as a FeatureMatrix parquet."""
+                  paths: dict | None = None, logger: logging.Logger | None = None,
+                  trained=None):
+    """Generate synthetic samples sized by `amount` and write them as a FeatureMatrix parquet.
+
+    `trained` (a TrainedGAN in memory, as rule train_gan has): sample it instead of reloading
+    `model_dir` -- the same weights and preprocessor it wrote, so the same samples."""
     from genogan.features import write_matrix
-    from genogan.gan.synthesis import generate
     from genogan.gan.store import output_paths
+    from genogan.gan.synthesis import generate, synthetic_matrix
 
     logger = logger or logging.getLogger("genogan")
-    model_json = Path((paths or {}).get("model") or output_paths(model_dir)["model"])
-    if not model_json.exists():
-        raise GenoganInputError("trained model not found", path=model_json,
-                                fix="run `genogan train` (rule train_gan) first")
-    meta = json.loads(model_json.read_text())
-    counts = counts_for(meta, amount)
-    logger.info("generating %s synthetic samples per class with %s (seed %d)", counts,
-                meta["model"], seed)
-    fm = generate(model_dir, counts, seed, paths=paths)
+    if trained is not None:
+        counts = counts_for(trained.class_counts, amount)
+        logger.info("generating %s synthetic samples per class with %s (seed %d)", counts,
+                    trained.model_name, seed)
+        fm = synthetic_matrix(trained.gan, trained.preprocessor, trained.classes,
+                              trained.model_name, trained.feature_names, counts, seed,
+                              source=output_paths(model_dir)["generator"])
+    else:
+        model_json = Path((paths or {}).get("model") or output_paths(model_dir)["model"])
+        if not model_json.exists():
+            raise GenoganInputError("trained model not found", path=model_json,
+                                    fix="run `genogan train` (rule train_gan) first")
+        meta = json.loads(model_json.read_text())
+        counts = counts_for(meta["class_counts"], amount)
+        logger.info("generating %s synthetic samples per class with %s (seed %d)", counts,
+                    meta["model"], seed)
+        fm = generate(model_dir, counts, seed, paths=paths)
     write_matrix(fm, output)
     logger.info("wrote %d synthetic samples to %s", len(fm.y), output)
     return fm
@@ -142,12 +154,12 @@ def train_batch(trainings: list[dict], *, gan_cfg: dict | None = None, amount: d
         logger.info("training %d of %d: %s %s seed %s", i, len(trainings), t["dataset"],
                     t["model"], t["seed"])
         paths = output_paths(t["out"])
-        train_file(t["train"], paths, gan_cfg=gan_cfg, model=t["model"],
-                   seed=int(t["train_seed"]),
-                   checkpoint_dir=f"{checkpoint_root}/{t['dataset']}/{t['model']}/seed{t['seed']}",
-                   logger=logger)
+        trained = train_file(
+            t["train"], paths, gan_cfg=gan_cfg, model=t["model"], seed=int(t["train_seed"]),
+            checkpoint_dir=f"{checkpoint_root}/{t['dataset']}/{t['model']}/seed{t['seed']}",
+            logger=logger)
         pools.append(generate_file(t["out"], Path(t["out"]) / "synthetic.parquet", amount=amount,
-                                   seed=int(t["train_seed"]), logger=logger))
+                                   seed=int(t["train_seed"]), logger=logger, trained=trained))
     return pools
 
 

@@ -62,12 +62,19 @@ def generate(model_dir, n_per_class: dict, seed: int, *, paths: dict | None = No
     sample ids `syn_{model}_{seed}_{i}`."""
     loaded = load_trained(model_dir, paths=paths)
     source = {**(output_paths(model_dir) if model_dir is not None else {}), **(paths or {})}
-    X, y = generate_arrays(loaded.gan, loaded.preprocessor, loaded.classes, n_per_class, seed,
-                           source=source.get("generator"))
-    name = loaded.model_name
-    names = loaded.meta.get("feature_names") or [f"f{i}" for i in range(X.shape[1])]
+    return synthetic_matrix(loaded.gan, loaded.preprocessor, loaded.classes, loaded.model_name,
+                            loaded.meta.get("feature_names"), n_per_class, seed,
+                            source=source.get("generator"))
+
+
+def synthetic_matrix(gan, preprocessor, classes, model_name: str, feature_names,
+                     n_per_class: dict, seed: int, *, source=None) -> FeatureMatrix:
+    """`generate`'s matrix from a GAN in memory (rule train_gan samples the model it has just
+    trained: the same weights and preprocessor it writes, so the same samples as reloading)."""
+    X, y = generate_arrays(gan, preprocessor, classes, n_per_class, seed, source=source)
+    names = feature_names or [f"f{i}" for i in range(X.shape[1])]
     n = len(y)
-    extra = pd.DataFrame({"synthetic": np.ones(n, dtype=bool), "model": [name] * n,
+    extra = pd.DataFrame({"synthetic": np.ones(n, dtype=bool), "model": [model_name] * n,
                           "seed": np.full(n, int(seed), dtype=np.int64)})
-    samples = np.asarray([f"syn_{name}_{seed}_{i}" for i in range(n)], dtype=object)
+    samples = np.asarray([f"syn_{model_name}_{seed}_{i}" for i in range(n)], dtype=object)
     return FeatureMatrix(X=X, y=y, samples=samples, feature_names=list(names), extra=extra)
