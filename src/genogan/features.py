@@ -30,6 +30,7 @@ class FeatureMatrix:
     samples: np.ndarray  # (n_samples,) sample ids (str)
     feature_names: list[str]
     extra: pd.DataFrame | None = None  # other per-sample columns (e.g. synthetic flag, seed)
+    source: str = ""  # the file it was read from (error messages name it), if any
 
     def to_frame(self) -> pd.DataFrame:
         meta = pd.DataFrame({"sample": self.samples, "condition": self.y})
@@ -90,7 +91,9 @@ def read_matrix(path) -> FeatureMatrix:
     df = table.select(rest).to_pandas()  # metadata and extra columns only: features stay Arrow
     X = (np.column_stack([table.column(position[n]).to_numpy() for n in names]) if names
          else np.zeros((table.num_rows, 0)))
-    return frame_to_matrix(df, names, path, X=X)
+    fm = frame_to_matrix(df, names, path, X=X)
+    fm.source = str(path)
+    return fm
 
 
 def frame_to_matrix(df: pd.DataFrame, feature_names, path=None, X=None) -> FeatureMatrix:

@@ -159,7 +159,7 @@ def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic,
 
 
 def _source_name(pool) -> str:
-    return str(pool) if isinstance(pool, (str, os.PathLike)) else ""
+    return str(pool) if isinstance(pool, (str, os.PathLike)) else getattr(pool, "source", "")
 
 
 def classify_job(train_path, test_path, splits_path, dataset: str, arm: str, classifier: str,
@@ -193,7 +193,7 @@ def evaluate_job(train_paths, test_paths, splits_path, jobs, config_benchmark: d
     splits = read_splits(splits_path)
     positive = cohort_positive(s, splits.drop_duplicates("sample")["condition"])
     full = read_matrix(full_path) if full_path else None
-    rows, oofs, loaded = [], [], {}
+    rows, oofs, loaded, pool_matrices = [], [], {}, {}
     for dataset, arm, clf in jobs:
         if dataset not in loaded:
             train, test = (read_matrix(p) for p in parts[dataset])
@@ -204,8 +204,12 @@ def evaluate_job(train_paths, test_paths, splits_path, jobs, config_benchmark: d
         synthetic = None
         if a.is_gan:
             source = "full" if a.leaky else dataset
-            synthetic = [pools[f"{source}/{a.method}/{g}"]
-                         for g in generator_seeds_for(dataset, s)]
+            synthetic = []
+            for g in generator_seeds_for(dataset, s):  # each pool read once per job: the
+                path = pools[f"{source}/{a.method}/{g}"]  # dose arms and classifiers share it
+                if path not in pool_matrices:
+                    pool_matrices[path] = read_matrix(path)
+                synthetic.append(pool_matrices[path])
         r, o = evaluate_arm(train, test, dataset, arm, clf, s, positive=positive,
                             synthetic=synthetic, full=full, threads=threads)
         if log:
