@@ -116,7 +116,8 @@ def plot_history(history: pd.DataFrame, path, title: str = "") -> None:
     ax2.set(xlabel="epoch", title="fidelity: MMD (lower is better); diversity: ratios (~1)")
     ax2.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    # fixed margins: tight_layout measured a quarter of the plot's cost, paid per training
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.84, wspace=0.2)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
