@@ -297,11 +297,11 @@ def test_mlp_classifier_is_seeded_and_honours_class_weight():
     assert not np.allclose(w.predict_proba(X), a.predict_proba(X))
 
 
-def summary(label, recall, density, dcr, gate=0.1, chance=0.5):
+def summary(label, recall, density, dcr, gate=0.1, chance=0.5, detection=0.7):
     rows = [("label.accuracy_mean[logistic]", label + 0.02),
             ("label.accuracy_mean[extra_trees]", label - 0.02), ("label.chance", chance),
             ("fidelity.recall", recall), ("fidelity.density", density),
-            ("fidelity.detection_auc", 0.7), ("privacy.dcr_below_holdout_p05", dcr),
+            ("fidelity.detection_auc", detection), ("privacy.dcr_below_holdout_p05", dcr),
             ("gate.dropped_fraction", gate)]
     return pd.DataFrame({"metric": [r[0] for r in rows], "value": [r[1] for r in rows]})
 
@@ -323,3 +323,20 @@ def test_quality_overview_flags_collapse_label_blindness_and_memorisation():
     assert "collapses" in words and "ignores its label" in words and "memorises" in words
     assert "90%" in words and "85%" in words  # the numbers themselves, in words
     assert "no collapse" in t.loc["good", "flags"]
+    assert not t["detection_below_chance"].any() and "detection AUC" not in words
+
+
+def test_quality_overview_flags_detection_far_below_chance():
+    """A detection AUC of 0.12 is not 'indistinguishable': it is the cross-validation artefact
+    of synthetic samples surrounding the real ones, and the overview says so in words."""
+    from genogan.quality.report import quality_overview
+
+    items = [("r0_f0", "ring", "1", summary(0.9, 0.9, 1.0, 0.06, detection=0.10)),
+             ("r0_f1", "ring", "1", summary(0.9, 0.9, 1.0, 0.06, detection=0.14)),
+             ("r0_f0", "fair", "1", summary(0.9, 0.9, 1.0, 0.06, detection=0.45))]
+    t = quality_overview(items).set_index("model")
+    assert bool(t.loc["ring", "detection_below_chance"])
+    assert not bool(t.loc["fair", "detection_below_chance"])
+    words = t.loc["ring", "flags"]
+    assert words.startswith("ring: no collapse") and "detection AUC is 0.12, far below 0.5" in words
+    assert "detection AUC" not in t.loc["fair", "flags"]

@@ -186,7 +186,9 @@ def detection_auc(real: np.ndarray, synth: np.ndarray, *, classifiers: dict | No
     """Cross-validated ROC AUC of classifiers trained to tell real from synthetic samples.
 
     Returns {classifier: (mean AUC, sd AUC over folds)}. Range [0, 1]: 0.5 = indistinguishable
-    (best), 1 = perfectly separable; values below 0.5 are noise around 0.5. Folds are stratified
+    (best), 1 = perfectly separable. Values near 0.5 are noise; values far below it are not:
+    when synthetic samples surround the real ones, a held-out real sample's neighbours are
+    synthetic and it is called synthetic (flagged in the quality overview). Folds are stratified
     and shuffled with `seed`; their number is capped by the smaller set's size.
     """
     x = np.concatenate([real, synth])
