@@ -273,7 +273,7 @@ class CWGANGP(ConditionalGAN):
         if self.params["instance_noise"]:  # smooths the few real points the critic sees
             real = real + self.params["instance_noise"] * tf.random.stateless_normal(
                 tf.shape(real), seed=_key(step_key, 10_000))
-        for k in range(int(self.params["n_critic"])):  # unrolled: n_critic is a constant
+        def critic_update(k, *_):
             z = self.noise(n, _key(step_key, 2 * k))
             eps = tf.random.stateless_uniform((n, 1), seed=_key(step_key, 2 * k + 1))
             fake = self.generator([z, labels], training=True)  # outside the tape: no G grads
@@ -284,13 +284,22 @@ class CWGANGP(ConditionalGAN):
                 d_loss = d_fake - d_real + lam * gp
                 scaled = self.d_optimizer.scale_loss(d_loss)
             self._apply(self.d_optimizer, tape, scaled, self.critic.trainable_variables)
-        z = self.noise(n, _key(step_key, 2 * int(self.params["n_critic"])))
+            return k + 1, d_loss, gp, d_real - d_fake
+
+        # a graph loop, not n_critic unrolled copies: tracing the unrolled step took ~5 s, paid
+        # again for every generator-space width a process meets (fit and refit differ)
+        n_critic = int(self.params["n_critic"])
+        zero = tf.constant(0.0)
+        _, d_loss, gp, w_dist = tf.while_loop(
+            lambda k, *_: k < n_critic, critic_update,
+            (tf.constant(0, tf.int64), zero, zero, zero))
+        z = self.noise(n, _key(step_key, 2 * n_critic))
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
             g_loss = -tf.reduce_mean(self.critic([fake, labels], training=True))
             scaled = self.g_optimizer.scale_loss(g_loss)
         self._apply(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
-        return {"critic_loss": d_loss, "g_loss": g_loss, "gp": gp, "w_distance": d_real - d_fake}
+        return {"critic_loss": d_loss, "g_loss": g_loss, "gp": gp, "w_distance": w_dist}
 
 
 @register

@@ -200,9 +200,10 @@ def compiled_gan(model, n_features, n_classes, params, seed, precision, jit):
     """A GAN initialised exactly as `model(n_features, n_classes, params, seed=seed)` would be,
     and its traced `train_step`.
 
-    Tracing the step (autograph, gradient-penalty double back-propagation, n_critic unrolled
-    updates) costs seconds, while a whole training at n ~ 25 runs for about two: measured on 2
-    cores, 3.7 s per trace against 8 ms per epoch. So a process that trains many GANs (rule
+    Tracing the step (autograph, gradient-penalty double back-propagation, the critic loop)
+    costs seconds, while a whole training at n ~ 25 runs for a few: measured on 1 core, 2.1 s
+    per cwgan_gp trace plus 0.6 s for its first call (4.6 + 2.1 s with the n_critic updates
+    unrolled) against 7 ms per step. So a process that trains many GANs (rule
     train_gan's batches, fit + refit of every training) traces each architecture once: the first
     GAN of an architecture becomes the host whose variables the trace captures, and each later
     one copies its freshly initialised weights and optimizer state into the host. The batch
