@@ -206,18 +206,19 @@ def compiled_gan(model, n_features, n_classes, params, seed, precision, jit):
     unrolled) against 7 ms per step. So a process that trains many GANs (rule
     train_gan's batches, fit + refit of every training) traces each architecture once: the first
     GAN of an architecture becomes the host whose variables the trace captures, and each later
-    one copies its freshly initialised weights and optimizer state into the host. The batch
+    one re-initialises the host to its own seed's starting state (`reinitialise`). The batch
     dimension is left open in the signature, so fit and refit, and folds of different sizes,
     share a trace whenever their generator space has the same width. Nothing but initial state
     crosses between trainings: a GAN trained after others ends bit for bit where it would alone
     (tests/test_gan_train.py).
     """
-    fresh = get_model_class(model)(n_features, n_classes, params, seed=seed, precision=precision)
-    key = (model, int(n_features), int(n_classes), json.dumps(fresh.params, sort_keys=True),
-           precision, bool(jit))
+    cls = get_model_class(model)
+    key = (model, int(n_features), int(n_classes),
+           json.dumps(cls.resolve_params(params), sort_keys=True), precision, bool(jit))
     if key not in _COMPILED:
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))  # oldest first: batches run in split order
+        fresh = cls(n_features, n_classes, params, seed=seed, precision=precision)
         signature = ((tf.TensorSpec((None, n_features), tf.float32),
                       tf.TensorSpec((None, n_classes), tf.float32),
                       tf.TensorSpec((2,), tf.int64)),)
@@ -225,7 +226,7 @@ def compiled_gan(model, n_features, n_classes, params, seed, precision, jit):
                                              input_signature=signature))
         return _COMPILED[key]
     host, step = _COMPILED[key]
-    host.take_state_of(fresh)
+    host.reinitialise(seed)
     return host, step
 
 
@@ -255,7 +256,6 @@ class _Run:
         patience = cfg.early_stopping_patience
         self.select_metric = ("val_score" if self.val is not None else
                               cfg.early_stopping_metric if patience > 0 else None)
-        self.U_t, self.onehot_t = tf.constant(self.U), tf.constant(self.onehot)
         self.batch = min(int(cfg.batch_size), len(X))
         self.steps_per_epoch = len(X) // self.batch
         self._init_state(fingerprint(X, y, model, self.gan.params, seed, cfg, {
@@ -306,21 +306,18 @@ class _Run:
 
     # data ---------------------------------------------------------------------------------------
     def batches(self, start_epoch: int, end_epoch: int):
-        """One tf.data pipeline for all remaining epochs (building one per epoch costs more than a
-        small cohort's whole epoch): (features, one-hot labels, step key) per step, the sample
-        order fixed by (seed, epoch) and the key [seed, global step] seeding the step's noise."""
+        """(features, one-hot labels, step key) per step for all remaining epochs: the sample
+        order fixed by (seed, epoch), the key [seed, global step] seeding the step's noise.
+        Plain NumPy indexing: at a few tens of rows a tf.data pipeline cost more to build and
+        tear down (~1 s a training) than its steps."""
         used = self.steps_per_epoch * self.batch  # drop each epoch's incomplete last batch
-        perms = [np.random.default_rng([self.seed, e]).permutation(len(self.U))[:used]
-                 for e in range(start_epoch, end_epoch)]
-        order = np.concatenate(perms) if perms else np.zeros(0, np.int64)
-        first_step = start_epoch * self.steps_per_epoch
-        U, Y, seed = self.U_t, self.onehot_t, tf.constant(self.seed, tf.int64)
-        ds = tf.data.Dataset.zip(
-            tf.data.Dataset.from_tensor_slices(order).batch(self.batch),
-            tf.data.Dataset.range(first_step, first_step + len(order) // self.batch))
-        ds = ds.map(lambda idx, step: (tf.gather(U, idx), tf.gather(Y, idx),
-                                       tf.stack([seed, step])))
-        return iter(ds.prefetch(tf.data.AUTOTUNE))
+        step = start_epoch * self.steps_per_epoch
+        for e in range(start_epoch, end_epoch):
+            order = np.random.default_rng([self.seed, e]).permutation(len(self.U))[:used]
+            for idx in order.reshape(self.steps_per_epoch, self.batch):
+                yield (tf.constant(self.U[idx]), tf.constant(self.onehot[idx]),
+                       tf.constant([self.seed, step], tf.int64))
+                step += 1
 
     def run_epoch(self, epoch: int, batches) -> dict:
         totals = None
