@@ -324,12 +324,13 @@ class CWGANGP(ConditionalGAN):
             return k + 1, d_loss, gp, d_real - d_fake
 
         # a graph loop, not n_critic unrolled copies: tracing the unrolled step took ~5 s, paid
-        # again for every generator-space width a process meets (fit and refit differ)
+        # again for every generator-space width a process meets (fit and refit differ). The
+        # counter is int32 as a Python int becomes: fold_in of an int64 gives other keys.
         n_critic = int(self.params["n_critic"])
         zero = tf.constant(0.0)
         _, d_loss, gp, w_dist = tf.while_loop(
             lambda k, *_: k < n_critic, critic_update,
-            (tf.constant(0, tf.int64), zero, zero, zero))
+            (tf.constant(0, tf.int32), zero, zero, zero))
         z = self.noise(n, _key(step_key, 2 * n_critic))
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
