@@ -32,12 +32,6 @@ class FeatureMatrix:
     extra: pd.DataFrame | None = None  # other per-sample columns (e.g. synthetic flag, seed)
     source: str = ""  # the file it was read from (error messages name it), if any
 
-    def to_frame(self) -> pd.DataFrame:
-        meta = pd.DataFrame({"sample": self.samples, "condition": self.y})
-        feats = pd.DataFrame(self.X, columns=self.feature_names)
-        parts = [meta] + ([self.extra.reset_index(drop=True)] if self.extra is not None else [])
-        return pd.concat(parts + [feats], axis=1)
-
 
 def select_features(fm: FeatureMatrix, names, path=None, what: str = "matrix") -> FeatureMatrix:
     """`fm` with exactly the columns `names`, in that order (the one place a matrix is aligned to

@@ -115,21 +115,22 @@ def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 
 
     logger = logger or logging.getLogger("genogan")
     if trained is not None:
-        counts = counts_for(trained.class_counts, amount)
-        logger.info("generating %s synthetic samples per class with %s (seed %d)", counts,
-                    trained.model_name, seed)
-        fm = synthetic_matrix(trained.gan, trained.preprocessor, trained.classes,
-                              trained.model_name, trained.feature_names, counts, seed,
-                              source=output_paths(model_dir)["generator"])
+        class_counts, model = trained.class_counts, trained.model_name
     else:
         model_json = Path((paths or {}).get("model") or output_paths(model_dir)["model"])
         if not model_json.exists():
             raise GenoganInputError("trained model not found", path=model_json,
                                     fix="run `genogan train` (rule train_gan) first")
         meta = json.loads(model_json.read_text())
-        counts = counts_for(meta["class_counts"], amount)
-        logger.info("generating %s synthetic samples per class with %s (seed %d)", counts,
-                    meta["model"], seed)
+        class_counts, model = meta["class_counts"], meta["model"]
+    counts = counts_for(class_counts, amount)
+    logger.info("generating %s synthetic samples per class with %s (seed %d)", counts, model,
+                seed)
+    if trained is not None:
+        fm = synthetic_matrix(trained.gan, trained.preprocessor, trained.classes, model,
+                              trained.feature_names, counts, seed,
+                              source=output_paths(model_dir)["generator"])
+    else:
         fm = generate(model_dir, counts, seed, paths=paths)
     write_matrix(fm, output)
     logger.info("wrote %d synthetic samples to %s", len(fm.y), output)
