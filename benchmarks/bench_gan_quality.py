@@ -88,7 +88,8 @@ def build_datasets(name: str, splits: list[str], cfg: dict) -> Path:
                                                                                    "test")]
     snakemake = Path(sys.executable).parent / "snakemake"
     subprocess.run([str(snakemake), "-s", "Snakefile", "--directory", str(work), "--cores", "2",
-                    "--nolock", "--configfile", str(config), *targets], cwd=work, check=True)
+                    "--nolock", *targets, "--configfile", str(config)], cwd=work, check=True)
+    # (targets first: --configfile takes every path after it)
     for s in splits:
         (out / s).mkdir(parents=True, exist_ok=True)
         for part in ("train", "test"):

@@ -219,6 +219,25 @@ def test_same_seed_gives_bit_identical_weights(model):
 
 
 @pytest.mark.parametrize("model", ["cwgan_gp", "vanilla_gan"])
+def test_weights_do_not_depend_on_how_steps_are_grouped_into_graph_calls(model):
+    """The loop runs the epochs between two monitor/checkpoint epochs in one graph call: one
+    epoch (3 steps) per call and all 6 epochs in one call must train the same weights and log
+    the same losses."""
+    X, y = kmer_like(24, 20)
+    base = {**QUICK, "epochs": 6, "selection": {"validation_fraction": 0.0}}
+    each = train_gan(X, y, model=model, params=TINY[model], seed=5,
+                     config={**base, "monitor_every": 1, "checkpoint_every": 1})
+    once = train_gan(X, y, model=model, params=TINY[model], seed=5,
+                     config={**base, "monitor_every": 6, "checkpoint_every": 6})
+    assert each.info["batch_size"] == 8  # 3 steps per epoch
+    assert_same_weights(each.gan.generator, once.gan.generator)
+    assert_same_weights(each.gan.critic, once.gan.critic)
+    losses = [c for c in once.history.columns if c.endswith("loss")]
+    assert losses
+    pd.testing.assert_frame_equal(each.history[losses], once.history[losses])
+
+
+@pytest.mark.parametrize("model", ["cwgan_gp", "vanilla_gan"])
 def test_traced_step_shared_across_trainings_leaks_no_state(model, monkeypatch):
     """Trainings in one process share the traced step of their architecture (train_gan's
     compiled_gan cache): a training run after another one of the same shape on other data must
