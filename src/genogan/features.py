@@ -57,19 +57,23 @@ def write_matrix(fm: FeatureMatrix, path) -> None:
 
     Built column by column in Arrow, not through a pandas frame: at a few tens of rows x
     thousands of features pandas' frame assembly and conversion took ~4x the write itself
-    (0.24 s vs 0.065 s per fold file, and the workflow writes hundreds)."""
+    (0.24 s vs 0.065 s per fold file, and the workflow writes hundreds). Feature columns are
+    written plain, without dictionary encoding or statistics (continuous values: neither helps
+    a reader of whole columns): measured 0.078 vs 0.116 s per write, 0.107 vs 0.126 s per
+    read and 24 % smaller on a demo fold file."""
     extra = fm.extra.reset_index(drop=True) if fm.extra is not None else None
     columns = {"sample": pa.array(np.asarray(fm.samples).astype(str)),
                "condition": pa.array(np.asarray(fm.y).astype(str))}
     if extra is not None:
         columns.update({str(c): pa.array(extra[c].to_numpy()) for c in extra.columns})
+    non_features = list(columns)
     X = np.asarray(fm.X, dtype=np.float64)
     columns.update({name: pa.array(X[:, j]) for j, name in enumerate(fm.feature_names)})
     table = pa.Table.from_arrays(list(columns.values()), names=list(columns))
     table = table.replace_schema_metadata(
         {FEATURES_KEY: json.dumps(list(fm.feature_names)).encode()})
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, use_dictionary=non_features, write_statistics=False)
 
 
 def read_matrix(path) -> FeatureMatrix:
