@@ -49,6 +49,7 @@ rule datasets:
         "logs/benchmark/datasets.tsv"
     conda:
         "../../envs/ml.yaml"
+    threads: 2  # every later job waits for this one: parquet writes run in parallel threads
     params:
         datasets=BENCH_PLAN.datasets(),
         seed=BENCH["seed"],
