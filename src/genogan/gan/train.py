@@ -170,25 +170,35 @@ def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.setdiff1d(np.arange(len(y)), val), val
 
 
-def validation_scores(U_fit, y_fit, U_val, y_val, fake, y_fake) -> dict[str, float]:
+class ValidationScorer:
     """Selection scores of generated samples against held-back training rows (generator space):
     val_mmd (MMD to the held-back rows), val_label (label fidelity of a logistic regression
     fitted on the inner training rows), val_memorised (fraction of generated samples closer to
     an inner training row than the 5th percentile of the held-back rows' distances to them: the
     quality stage's memorisation measure, `privacy.dcr_below_holdout_p05`, on training rows
-    only), val_score = val_mmd + 1 - val_label + val_memorised (lower is better)."""
-    from sklearn.linear_model import LogisticRegression
+    only), val_score = val_mmd + 1 - val_label + val_memorised (lower is better). What depends
+    on real rows only (the classifier, the distance threshold) is fitted once per training, not
+    at every monitor epoch."""
 
-    from genogan.gan.monitor import mmd_rbf
-    from genogan.quality.privacy import dcr
+    def __init__(self, U_fit, y_fit, U_val, y_val):
+        from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(max_iter=1000).fit(U_fit, y_fit)
-    pred = clf.predict(fake)
-    label = float(np.mean([np.mean(pred[y_fake == c] == c) for c in np.unique(y_fake)]))
-    mmd = mmd_rbf(U_val, fake[np.isin(y_fake, np.unique(y_val))])
-    memorised = float(np.mean(dcr(fake, U_fit) < np.percentile(dcr(U_val, U_fit), 5)))
-    return {"val_mmd": mmd, "val_label": label, "val_memorised": memorised,
-            "val_score": mmd + 1.0 - label + memorised}
+        from genogan.quality.privacy import dcr
+
+        self.U_fit, self.U_val, self.val_classes = U_fit, U_val, np.unique(y_val)
+        self.clf = LogisticRegression(max_iter=1000).fit(U_fit, y_fit)
+        self.threshold = np.percentile(dcr(U_val, U_fit), 5)
+
+    def __call__(self, fake, y_fake) -> dict[str, float]:
+        from genogan.gan.monitor import mmd_rbf
+        from genogan.quality.privacy import dcr
+
+        pred = self.clf.predict(fake)
+        label = float(np.mean([np.mean(pred[y_fake == c] == c) for c in np.unique(y_fake)]))
+        mmd = mmd_rbf(self.U_val, fake[np.isin(y_fake, self.val_classes)])
+        memorised = float(np.mean(dcr(fake, self.U_fit) < self.threshold))
+        return {"val_mmd": mmd, "val_label": label, "val_memorised": memorised,
+                "val_score": mmd + 1.0 - label + memorised}
 
 
 # ---- compiled training steps, traced once per architecture ------------------------------------
@@ -290,7 +300,8 @@ class _Run:
         self.val = None
         if validation is not None:  # held-back training rows, in the generator's space
             X_val, y_val = validation
-            self.val = (self.prep.transform(X_val).astype(np.float64), np.asarray(y_val))
+            self.val = ValidationScorer(self.U, self.y, self.prep.transform(X_val).astype(
+                np.float64), np.asarray(y_val))
         patience = cfg.early_stopping_patience
         self.select_metric = ("val_score" if self.val is not None else
                               cfg.early_stopping_metric if patience > 0 else None)
@@ -372,7 +383,7 @@ class _Run:
         fake = self.gan.sample(self.onehot, key).numpy().astype(np.float64)
         scores = monitor_scores(self.U, self.y_idx, fake, self.y_idx)
         if self.val is not None:
-            scores.update(validation_scores(self.U, self.y, *self.val, fake, self.y))
+            scores.update(self.val(fake, self.y))
         return scores
 
     def early_stop(self, row: dict, epoch: int) -> bool:
