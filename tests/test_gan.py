@@ -543,7 +543,7 @@ def low_rank_two_class(n_per_class=15, p=2000, rank=10, seed=0):
     return z @ basis + 0.3 * rng.normal(size=(len(y), p)), y
 
 
-@pytest.mark.slow  # 300 epochs of the default model (train_gan's defaults): about a minute
+# default tier: 150 epochs of the default model and training options, ~7 s on one core
 def test_default_gan_is_class_aware_and_diverse_on_a_wide_low_rank_cohort():
     """30 samples x 2,000 features of rank 10: label fidelity >= 0.9, k-NN recall >= 0.5, with
     the quality stage's own metric functions, default model and training options."""
@@ -559,7 +559,7 @@ def test_default_gan_is_class_aware_and_diverse_on_a_wide_low_rank_cohort():
     real_z, syn_z = standardise(fit_scaler(X), X, Xg)
     recall = [knn_precision_recall(real_z[y == c], syn_z[yg == c])["recall"] for c in "ab"]
     assert np.mean(recall) >= 0.5, recall
-    assert tr.info["best_epoch"] and tr.info["refit"]  # selected on the inner split, refitted
+    assert tr.info["best_epoch"] and not tr.info["refit"]  # the epoch selected on the inner split
 
 
 def test_inner_validation_split_never_contains_test_fold_samples(monkeypatch):
@@ -603,16 +603,28 @@ def test_inner_validation_split_never_contains_test_fold_samples(monkeypatch):
 
 
 def test_reduced_space_is_fitted_on_the_training_rows_only():
-    """The trained model's components are the PCA of its training part, and would differ had the
-    test rows been included (so a leak would show)."""
-    from genogan.gan.preprocess import FeaturePreprocessor
+    """The kept model's components are the PCA of the training rows it was fitted on (the
+    training part less the held-back selection rows; all of it with `refit`), and would differ
+    had the test rows been included (so a leak would show)."""
 
     X, y = low_rank_two_class(12, 300, 5, seed=5)
     train, test = np.arange(18), np.arange(18, 24)
-    tr = train_gan(X[train], y[train], params=TINY["cwgan_gp"], seed=1, config=QUICK)
+    for refit in (False, True):
+        config = {**QUICK, "selection": {"validation_fraction": 0.2, "refit": refit}}
+        tr = train_gan(X[train], y[train], params=TINY["cwgan_gp"], seed=1, config=config)
+        assert tr.info["refit"] is refit
+        fitted_on = (X[train] if refit else
+                     np.delete(X[train], tr.info["inner_validation_rows"], axis=0))
+        assert len(fitted_on) == (18 if refit else 18 - len(tr.info["inner_validation_rows"]))
+        assert_components_of_training_rows_only(tr, fitted_on, X[np.r_[train, test]])
+
+
+def assert_components_of_training_rows_only(tr, fitted_on, with_test):
+    from genogan.gan.preprocess import FeaturePreprocessor
+
     got = tr.preprocessor.reduced_.components_
-    oracle = FeaturePreprocessor().fit(X[train]).reduced_.components_
-    leaky = FeaturePreprocessor().fit(X[np.r_[train, test]]).reduced_.components_
+    oracle = FeaturePreprocessor().fit(fitted_on).reduced_.components_
+    leaky = FeaturePreprocessor().fit(with_test).reduced_.components_
     overlap = np.abs(np.sum(got * oracle, axis=1))  # |cos| of matched components (sign-free)
     np.testing.assert_allclose(overlap, 1.0, atol=1e-8)
     assert np.abs(np.sum(got * leaky[:len(got)], axis=1)).min() < 0.999
