@@ -578,3 +578,36 @@ def test_quality_targets_cover_gans_and_baselines():
         "results/quality/r0_f0/smote/seed4/summary.tsv",
         "results/quality/r0_f1/cwgan_gp/seed4/summary.tsv",
         "results/quality/r0_f1/smote/seed4/summary.tsv"]
+
+
+def _per_fold_rows(scores: dict, n_splits: int = 6) -> pd.DataFrame:
+    """Per-fold rows of the main comparison: arm -> AUROC per split (other metrics 0.5)."""
+    from genogan.benchmark.metrics import METRICS
+
+    rows = []
+    for arm, values in scores.items():
+        for i, v in enumerate(values[:n_splits]):
+            rows.append({"scenario": "main", "percent": 100, "arm": arm, "method": arm,
+                         "amount": "0" if arm in ("none", "class_weight") else "balance:1.5",
+                         "leaky": False, "classifier": "logreg", "repeat": i // 3, "fold": i % 3,
+                         "n_train_real": 20, "n_train_synthetic": 10, "n_test": 10,
+                         **{m: 0.5 for m in METRICS}, "auroc": v})
+    return pd.DataFrame(rows)
+
+
+def test_gan_arms_are_tested_against_the_comparator_on_the_same_splits():
+    from genogan.benchmark.aggregate import summarise, unit_table
+
+    none = [0.60, 0.62, 0.58, 0.65, 0.61, 0.59]
+    comparator = [0.64, 0.66, 0.60, 0.70, 0.66, 0.61]
+    gan = [0.63, 0.69, 0.59, 0.72, 0.70, 0.60]
+    table = summarise(unit_table(_per_fold_rows(
+        {"none": none, "gaussian_pca": comparator, "cwgan_gp": gan, "smote": gan})))
+    auroc = table[table["metric"] == "auroc"].set_index("arm")
+    by_hand = corrected_ttest(np.subtract(gan, comparator), n_train=20, n_test=10)
+    assert auroc.loc["cwgan_gp", "diff_vs_comparator"] == pytest.approx(by_hand["mean_diff"])
+    assert auroc.loc["cwgan_gp", "cmp_ci_low"] == pytest.approx(by_hand["diff_ci_low"])
+    assert auroc.loc["cwgan_gp", "p_cmp"] == pytest.approx(by_hand["p"])
+    # the difference to none is still to none, and only GAN arms get a comparator test
+    assert auroc.loc["cwgan_gp", "diff_vs_none"] == pytest.approx(np.mean(np.subtract(gan, none)))
+    assert auroc[["diff_vs_comparator"]].drop(index="cwgan_gp").isna().all().all()

@@ -90,3 +90,24 @@ def test_landing_page_puts_the_answer_first_and_is_valid_rst():
     page = landing_rst(lines, "Workflow\n========\n\nText.\n")
     assert page.startswith("The answer\n==========\n\n* logreg:")
     assert rst_warnings(page) == ""
+
+
+def _cmp_row(arm, diff, lo, hi, p):
+    return {**_row(arm, 0.01, -0.05, 0.07, 0.7), "diff_vs_comparator": diff, "cmp_ci_low": lo,
+            "cmp_ci_high": hi, "p_cmp": p}
+
+
+@pytest.mark.parametrize("diff, lo, hi, words", [
+    (0.03, 0.01, 0.05, "cwgan_gp beat it by +0.030 (95 % CI +0.010 to +0.050, p = 0.2)"),
+    (0.03, -0.02, 0.08, "cwgan_gp did not beat it (+0.030"),
+    (-0.03, -0.05, -0.01, "cwgan_gp did worse by -0.030")])
+def test_comparator_sentence_follows_the_paired_ci(diff, lo, hi, words):
+    from genogan.benchmark.verdict import comparator_sentence
+
+    table = _table([_cmp_row("cwgan_gp", diff, lo, hi, 0.2),
+                    {**_row("gaussian_pca", 0.0, -0.02, 0.02, 0.9),
+                     "diff_vs_comparator": np.nan}])
+    text = comparator_sentence(table, "logreg")
+    assert words in text and "gaussian_pca" in text
+    assert text in verdict_lines({"aggregate": table}, ["logreg"])
+    assert comparator_sentence(table, "svm") is None  # nothing compared for that classifier

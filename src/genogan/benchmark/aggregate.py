@@ -6,7 +6,9 @@ within-split SD over seeds is reported separately (`seed_sd`). CIs are t-based w
 Nadeau-Bengio variance correction (n_test/n_train), as the splits share training samples; with
 few splits the t bounds can overshoot, so a score's CI is clipped to the metric's range ([0, 1])
 and a difference's CI to the range of a difference ([-1, 1]), never to the score's; arms are
-compared with `none` on the same splits by the corrected resampled t-test. DeLong's test on pooled
+compared with `none` on the same splits by the corrected resampled t-test, and every GAN arm also
+with the non-adversarial comparator (`names.COMPARATOR`, `gaussian_pca`) where it ran: columns
+`diff_vs_comparator`, `cmp_ci_low/high`, `p_cmp`. DeLong's test on pooled
 out-of-fold scores (each sample's score averaged over repeats and seeds) is a second view of AUROC.
 Leaky arms never enter the main table: they appear only as inflation = leaky - correct.
 """
@@ -18,6 +20,7 @@ import pandas as pd
 
 from genogan.benchmark.conclusive import diff_range, metric_range, reading, worth_statement
 from genogan.benchmark.metrics import METRICS
+from genogan.benchmark.names import COMPARATOR, is_gan_method
 from genogan.benchmark.stats import (
     corrected_ttest,
     delong_test,
@@ -44,7 +47,8 @@ def unit_table(per_fold: pd.DataFrame) -> pd.DataFrame:
     return units.reset_index()
 
 
-def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: str) -> dict:
+def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: str,
+               comparator_units: pd.DataFrame | None = None) -> dict:
     correction = arm_units["n_test"].mean() / arm_units["n_train_real"].mean()
     ci = mean_ci(arm_units[metric], correction=correction)
     ci["ci_low"], ci["ci_high"] = np.clip([ci["ci_low"], ci["ci_high"]], *metric_range(metric))
@@ -52,6 +56,11 @@ def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: 
     out = {"mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "sd": ci["sd"],
            "n": ci["n"], "n_seeds": int(arm_units["n_seeds"].max()),
            "seed_sd": float(np.sqrt(seed_var.mean())) if seed_var.notna().any() else np.nan}
+    if comparator_units is not None:
+        paired = arm_units.merge(comparator_units, on=UNIT, suffixes=("", "_ref"))
+        test = _paired_test(paired, f"{metric}_ref", metric)
+        out.update({"diff_vs_comparator": test["mean_diff"], "cmp_ci_low": test["diff_ci_low"],
+                    "cmp_ci_high": test["diff_ci_high"], "p_cmp": test["p"]})
     if ref_units is None:
         return out
     paired = arm_units.merge(ref_units, on=UNIT, suffixes=("", "_ref"))
@@ -78,11 +87,14 @@ def summarise(units: pd.DataFrame, leaky: bool = False) -> pd.DataFrame:
     rows = []
     for key, arm_units in units.groupby(ARM_KEYS, sort=False, dropna=False):
         info = dict(zip(ARM_KEYS, key, strict=True))
-        ref = units[(units["scenario"] == info["scenario"]) & (units["percent"] == info["percent"])
-                    & (units["classifier"] == info["classifier"]) & (units["arm"] == "none")]
+        same = units[(units["scenario"] == info["scenario"]) & (units["percent"] == info["percent"])
+                     & (units["classifier"] == info["classifier"])]
+        ref = same[same["arm"] == "none"]
         ref = None if info["arm"] == "none" or ref.empty else ref
+        cmp = same[(same["arm"] == COMPARATOR) & (same["amount"] == info["amount"])]
+        cmp = cmp if is_gan_method(info["method"]) and len(cmp) else None
         for metric in METRICS:
-            rows.append({**info, "metric": metric, **_arm_stats(arm_units, ref, metric),
+            rows.append({**info, "metric": metric, **_arm_stats(arm_units, ref, metric, cmp),
                          "n_train_real": arm_units["n_train_real"].mean(),
                          "n_train_synthetic": arm_units["n_train_synthetic"].mean()})
     return pd.DataFrame(rows)

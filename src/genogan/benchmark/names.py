@@ -16,6 +16,9 @@ from genogan.errors import GenoganInputError
 CLASSICAL_METHODS = ("none", "class_weight", "smote", "random_oversample", "gaussian_noise",
                      "mixup", "gaussian_pca")
 CLASSIFIER_NAMES = ("logreg", "random_forest", "svm", "mlp")
+# The non-adversarial comparator every GAN arm is also tested against (paired, same splits): a
+# GAN that cannot beat a class-conditional Gaussian in the same reduced space has not earned it.
+COMPARATOR = "gaussian_pca"
 # The GAN models of `genogan.gan.models.MODELS` (that registry imports TensorFlow).
 GAN_MODELS = ("cwgan_gp", "vanilla_gan")
 

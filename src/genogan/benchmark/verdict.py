@@ -7,6 +7,8 @@ paired confidence interval of the difference to `none`, never the point estimate
 below, and otherwise there is "no detectable difference" -- "too wide to conclude" where the CI
 also reaches beyond the margin of `conclusive.reading`. Several arms are compared with `none`,
 so every claimed improvement also gives its Holm-adjusted p over the arms of that classifier.
+Each GAN arm is also read against the non-adversarial comparator (`names.COMPARATOR`) by the same
+rule on its paired difference: "beat it" only when that CI lies above 0.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 
 from genogan.benchmark.conclusive import TOO_WIDE, margin, reading
 from genogan.benchmark.metrics import METRIC_LABELS
+from genogan.benchmark.names import COMPARATOR
 
 NULL_SCENARIO = "null_control"
 CHANCE = {"auroc": 0.5, "balanced_accuracy": 0.5, "mcc": 0.0}
@@ -92,6 +95,30 @@ def _too_wide_clause(rows: pd.DataFrame, metric: str, low: str, high: str, centr
             f"{centre:g} and reaches beyond {centre:g} +- {margin(metric):g})")
 
 
+def comparator_sentence(table: pd.DataFrame, classifier: str,
+                        metric: str = "auroc") -> str | None:
+    """Did each GAN arm beat the non-adversarial comparator (paired, same splits)?"""
+    if "diff_vs_comparator" not in table:
+        return None
+    rows = compared_arms(table, metric)
+    rows = rows[(rows["classifier"] == classifier)].dropna(subset=["diff_vs_comparator"])
+    if rows.empty:
+        return None
+    parts = []
+    for _, r in rows.iterrows():
+        ci = (f"{r['diff_vs_comparator']:+.3f} (95 % CI {r['cmp_ci_low']:+.3f} to "
+              f"{r['cmp_ci_high']:+.3f}, p = {r['p_cmp']:.2g})")
+        if r["cmp_ci_low"] > 0:
+            parts.append(f"{r['arm']} beat it by {ci}")
+        elif r["cmp_ci_high"] < 0:
+            parts.append(f"{r['arm']} did worse by {ci}")
+        else:
+            parts.append(f"{r['arm']} did not beat it ({ci})")
+    return (f"GANs vs the non-adversarial comparator {COMPARATOR} (a class-conditional Gaussian "
+            f"in the same fold-fitted reduced space, {classifier}, "
+            f"{METRIC_LABELS.get(metric, metric)}): {'; '.join(parts)}.")
+
+
 def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:
     """The permuted-label control must sit at chance for every arm."""
     rows = table[(table["scenario"] == NULL_SCENARIO) & (table["metric"] == metric)
@@ -147,7 +174,8 @@ def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classif
     table = tables["aggregate"]
     lines = [classifier_sentence(table, clf, metric) for clf in classifiers]
     control_clf = classifiers[0]
-    for sentence in (null_sentence(table, control_clf, metric),
+    for sentence in (comparator_sentence(table, control_clf, metric),
+                     null_sentence(table, control_clf, metric),
                      leaky_sentence(tables.get("inflation"), control_clf, metric),
                      noop_arms_note(table)):  # no silent no-op
         if sentence:

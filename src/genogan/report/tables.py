@@ -48,7 +48,9 @@ def write_table_html(table: pd.DataFrame, path, title: str, note: str = "") -> N
 REPORT_TABLES = {
     "aggregate": ("Benchmark: every scenario x arm x classifier x metric",
                   "mean and Nadeau-Bengio corrected 95 % CI over splits; diff_vs_none and its CI "
-                  "are paired with none on the same splits; p values unadjusted (the answer on "
+                  "are paired with none on the same splits; GAN arms' diff_vs_comparator (CI "
+                  "cmp_ci_low/high, p_cmp) is paired the same way with gaussian_pca, the "
+                  "non-adversarial comparator; p values unadjusted (the answer on "
                   "the first page gives Holm-adjusted p for its claims)."),
     "inflation": ("Leaky control (INVALID by design): inflation = leaky - correct",
                   "the augmenter fitted on the whole cohort before splitting"),
