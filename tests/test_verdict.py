@@ -99,7 +99,7 @@ def _cmp_row(arm, diff, lo, hi, p):
 
 @pytest.mark.parametrize("diff, lo, hi, words", [
     (0.03, 0.01, 0.05, "cwgan_gp beat it by +0.030 (95 % CI +0.010 to +0.050, p = 0.2)"),
-    (0.03, -0.02, 0.08, "cwgan_gp did not beat it (+0.030"),
+    (0.03, -0.02, 0.08, "cwgan_gp did not beat it (+0.030, 95 % CI -0.020 to +0.080, p = 0.2)"),
     (-0.03, -0.05, -0.01, "cwgan_gp did worse by -0.030")])
 def test_comparator_sentence_follows_the_paired_ci(diff, lo, hi, words):
     from genogan.benchmark.verdict import comparator_sentence

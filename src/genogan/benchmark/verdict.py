@@ -106,14 +106,14 @@ def comparator_sentence(table: pd.DataFrame, classifier: str,
         return None
     parts = []
     for _, r in rows.iterrows():
-        ci = (f"{r['diff_vs_comparator']:+.3f} (95 % CI {r['cmp_ci_low']:+.3f} to "
-              f"{r['cmp_ci_high']:+.3f}, p = {r['p_cmp']:.2g})")
+        diff = f"{r['diff_vs_comparator']:+.3f}"
+        ci = f"95 % CI {r['cmp_ci_low']:+.3f} to {r['cmp_ci_high']:+.3f}, p = {r['p_cmp']:.2g}"
         if r["cmp_ci_low"] > 0:
-            parts.append(f"{r['arm']} beat it by {ci}")
+            parts.append(f"{r['arm']} beat it by {diff} ({ci})")
         elif r["cmp_ci_high"] < 0:
-            parts.append(f"{r['arm']} did worse by {ci}")
+            parts.append(f"{r['arm']} did worse by {diff} ({ci})")
         else:
-            parts.append(f"{r['arm']} did not beat it ({ci})")
+            parts.append(f"{r['arm']} did not beat it ({diff}, {ci})")
     return (f"GANs vs the non-adversarial comparator {COMPARATOR} (a class-conditional Gaussian "
             f"in the same fold-fitted reduced space, {classifier}, "
             f"{METRIC_LABELS.get(metric, metric)}): {'; '.join(parts)}.")
