@@ -445,7 +445,7 @@ def test_targets_and_gan_count_for_demo_like_config():
     assert len(jobs) == len(set(jobs))
     main = [j for j in jobs if re.fullmatch(r"r\d_f\d", j[0]) and "-x" not in j[1]
             and not j[1].startswith("leaky")]
-    assert len(main) == 6 * 8 * 3
+    assert len(main) == 6 * 8 * len(s["classifiers"])  # splits x arms x classifiers
     trainings = gan_trainings(s)
     # main: 6 folds x 2 models x 2 seeds; full: 1 model x 2 seeds; learning curve: 2 fractions x
     # 3 folds x 1 model x 1 seed; null: 3 folds x 1 model x 1 seed

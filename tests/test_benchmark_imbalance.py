@@ -140,7 +140,8 @@ def test_classify_jobs_and_gan_trainings_of_the_imbalance_scenario():
     assert {j for j in jobs if j[1] == "vanilla_gan" and "_m" not in j[0]} == {
         (f"r0_f{f}", "vanilla_gan", "logreg") for f in range(3)}
     main = [j for j in jobs if parse_dataset_id(j[0]).scenario == "main"]
-    assert len(main) == 2 * 3 * 3 * 3 + 3  # repeats x folds x arms x classifiers + vanilla_gan
+    # repeats x folds x arms x classifiers + vanilla_gan
+    assert len(main) == 2 * 3 * 3 * len(s["classifiers"]) + 3
     trainings = gan_trainings(s)
     for pct in (25, 50):  # GANs trained on the subsampled training parts, first seed only
         assert {(f"r0_f{f}_m{pct}", m, 1) for f in range(3)
