@@ -224,7 +224,8 @@ def _compare(path: str, slurm: Path, local: Path, rtol: float) -> None:
 
 @pytest.mark.parametrize("path", sorted(COMPARED))
 def test_outputs_equal_a_local_run(runs, path):
-    if not any(path == t or t == "all" for t in TARGETS):
+    # a file inside a directory target (the train_gan batch) is built by that target
+    if not any(path == t or t == "all" or path.startswith(f"{t}/") for t in TARGETS):
         pytest.skip(f"{path} is not among the targets {TARGETS}")
     _compare(path, runs["dirs"]["slurm"], runs["dirs"]["local"], COMPARED[path])
 
