@@ -57,18 +57,22 @@ def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: 
            "n": ci["n"], "n_seeds": int(arm_units["n_seeds"].max()),
            "seed_sd": float(np.sqrt(seed_var.mean())) if seed_var.notna().any() else np.nan}
     if comparator_units is not None:
-        paired = arm_units.merge(comparator_units, on=UNIT, suffixes=("", "_ref"))
-        test = _paired_test(paired, f"{metric}_ref", metric)
+        test = _paired_with(arm_units, comparator_units, metric)
         out.update({"diff_vs_comparator": test["mean_diff"], "cmp_ci_low": test["diff_ci_low"],
                     "cmp_ci_high": test["diff_ci_high"], "p_cmp": test["p"]})
     if ref_units is None:
         return out
-    paired = arm_units.merge(ref_units, on=UNIT, suffixes=("", "_ref"))
-    test = _paired_test(paired, f"{metric}_ref", metric)
+    test = _paired_with(arm_units, ref_units, metric)
     out.update({"diff_vs_none": test["mean_diff"], "diff_ci_low": test["diff_ci_low"],
                 "diff_ci_high": test["diff_ci_high"], "t_nb": test["t"], "p_nb": test["p"],
                 "cohen_d": test["cohen_d"]})
     return out
+
+
+def _paired_with(arm_units: pd.DataFrame, ref_units: pd.DataFrame, metric: str) -> dict:
+    """`_paired_test` of an arm against a reference arm on the splits both ran."""
+    paired = arm_units.merge(ref_units, on=UNIT, suffixes=("", "_ref"))
+    return _paired_test(paired, f"{metric}_ref", metric)
 
 
 def _paired_test(paired: pd.DataFrame, ref_col: str, metric: str) -> dict:
@@ -206,8 +210,7 @@ def worth(units: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
 def _worth_gap(points: pd.DataFrame, clf: str, arm: str, percent, metric: str) -> dict:
     """Paired gap arm - none at one learning-curve point, its corrected CI and its reading."""
     at = points[(points["classifier"] == clf) & (points["percent"] == percent)]
-    paired = at[at["arm"] == arm].merge(at[at["arm"] == "none"], on=UNIT, suffixes=("", "_ref"))
-    test = _paired_test(paired, f"{metric}_ref", metric)
+    test = _paired_with(at[at["arm"] == arm], at[at["arm"] == "none"], metric)
     return {"gap": test["mean_diff"], "gap_ci_low": test["diff_ci_low"],
             "gap_ci_high": test["diff_ci_high"], "p_nb": test["p"],
             "reading": reading(test["diff_ci_low"], test["diff_ci_high"], metric)}

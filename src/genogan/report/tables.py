@@ -11,6 +11,7 @@ import html
 
 import pandas as pd
 
+from genogan.benchmark.names import COMPARATOR
 from genogan.io import atomic_write_text
 
 _SORT_SCRIPT = """<script>
@@ -49,7 +50,7 @@ REPORT_TABLES = {
     "aggregate": ("Benchmark: every scenario x arm x classifier x metric",
                   "mean and Nadeau-Bengio corrected 95 % CI over splits; diff_vs_none and its CI "
                   "are paired with none on the same splits; GAN arms' diff_vs_comparator (CI "
-                  "cmp_ci_low/high, p_cmp) is paired the same way with gaussian_pca, the "
+                  f"cmp_ci_low/high, p_cmp) is paired the same way with {COMPARATOR}, the "
                   "non-adversarial comparator; p values unadjusted (the answer on "
                   "the first page gives Holm-adjusted p for its claims)."),
     "inflation": ("Leaky control (INVALID by design): inflation = leaky - correct",
