@@ -12,6 +12,7 @@ import csv
 import gzip
 import math
 import shutil
+import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import pysam
 import pytest
 
-from genogan import align
+from genogan import align, reads
 from genogan.align import (
     alignment_stats,
     align_sample,
@@ -370,16 +371,23 @@ def _assert_same_records(ours: Path, reference, fq1, fq2, tmp_path) -> None:
     assert same_supp == n_supp, diffs[:5]
 
 
-def test_records_do_not_depend_on_batching(tricky, tmp_path, monkeypatch):
-    """Many small batches per worker (each worker keeps one mappy ThreadBuffer across them)
-    give the very records of one batch per worker, record for record."""
-    monkeypatch.setattr(align.engines, "BATCH_PAIRS", 150)
-    out = tmp_path / "batched.bam"
-    align_sample(tricky["reference"], tricky["fq1"], tricky["fq2"], out_bam=out, sample="x",
-                 threads=2)
-    with pysam.AlignmentFile(str(out)) as new, pysam.AlignmentFile(str(tricky["bam"])) as old:
-        records = [r.to_string() for r in old]
-        assert len(records) >= 3600 and [r.to_string() for r in new] == records
+def test_records_are_minimap2s_byte_for_byte(tricky, tmp_path):
+    """The mappy engine runs minimap2's own pipeline from mappy's library: after the same sort,
+    every record (secondary ones are not written) is the binary's, all fields and tags."""
+    exe = _oracle()
+    sam = tmp_path / "anchor.sam"
+    with open(sam, "w") as handle:
+        subprocess.run([exe, "-ax", "sr", "--secondary=no", "-t", "2", "-R",
+                        "@RG\\tID:x\\tSM:x\\tPL:ILLUMINA", str(tricky["reference"]),
+                        str(tricky["fq1"]), str(tricky["fq2"])], stdout=handle,
+                       stderr=subprocess.DEVNULL, check=True)
+    anchor = tmp_path / "anchor.bam"
+    pysam.sort("-o", str(anchor), str(sam))
+    with pysam.AlignmentFile(str(anchor)) as theirs, \
+            pysam.AlignmentFile(str(tricky["bam"])) as ours:
+        records = [r.to_string() for r in theirs]
+        assert len(records) >= 3600 and [r.to_string() for r in ours] == records
+        assert ours.header.to_dict()["PG"][0]["ID"] == "minimap2"
 
 
 def test_mappy_records_equal_minimap2_on_tricky_pairs(tricky, tmp_path):
@@ -522,10 +530,8 @@ def test_mates_with_different_names_are_an_error(data, tmp_path):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_mate_suffixes_comments_and_small_blocks(data, tmp_path, monkeypatch, threads):
-    """/1 /2 suffixes and comments are dropped; mates whose records differ in length are cut
-    into matching blocks (many small batches here), CRLF and trailing blank lines are fine."""
-    monkeypatch.setattr(align.engines, "BATCH_PAIRS", 7)
+def test_mate_suffixes_comments_crlf_and_blank_lines(data, tmp_path, threads):
+    """/1 /2 suffixes and comments are dropped; CRLF and trailing blank lines are fine."""
     pairs = data["pairs"][:100]
     fq1 = write_fastq(tmp_path / "r1.fq", [(f"{n}/1", s, q) for n, s, q, _, _ in pairs])
     fq2 = write_fastq(tmp_path / "r2.fq", [(f"{n}/2 extra{'x' * (i % 5)}", s, q)
@@ -564,10 +570,10 @@ def test_empty_fastq_is_an_error(data, tmp_path):
     assert _no_outputs(tmp_path)
 
 
-def test_failure_mid_way_leaves_no_bam(data, tmp_path, monkeypatch):
-    """A record broken after several batches were already streamed to the sorter: the run
-    fails, and neither the BAM, its index, nor temporary files remain."""
-    monkeypatch.setattr(align.engines, "BATCH_PAIRS", 100)
+def test_failure_mid_way_leaves_no_bam(data, tmp_path):
+    """A record broken in the middle of the file (minimap2 maps and the sorter writes while
+    the reads are checked): the run fails, and neither the BAM, its index, nor temporary
+    files remain."""
     pairs = data["pairs"][:1000]
     fq1, fq2 = write_pair_fastqs(tmp_path, pairs)
     lines = gzip.open(fq2, "rt").read().split("\n")
@@ -642,33 +648,11 @@ def test_chimeric_read_gets_a_supplementary_record(data, tmp_path):
     with pysam.AlignmentFile(str(out)) as handle:
         recs = {r.reference_name: r for r in handle.fetch(until_eof=True)}
     assert (recs["chr1"].reference_start, recs["chr1"].cigarstring) == (1000, "75M75S")
-    assert (recs["chr2"].reference_start, recs["chr2"].cigarstring) == (5000, "75S75M")
+    assert (recs["chr2"].reference_start, recs["chr2"].cigarstring) == (5000, "75H75M")
     assert sorted(r.is_supplementary for r in recs.values()) == [False, True]
-    assert all(r.query_sequence == chimera for r in recs.values())
-
-
-def test_pair_formatter_writes_supplementary_with_mate_fields():
-    """Paired mappy output rarely has a second primary chain; format one directly."""
-    from types import SimpleNamespace as Hit
-
-    def hit(read_num, ctg, r_st, strand, q_st, q_en):
-        return Hit(read_num=read_num, is_primary=True, ctg=ctg, r_st=r_st, r_en=r_st + q_en - q_st,
-                   strand=strand, q_st=q_st, q_en=q_en, mapq=60, NM=0,
-                   cigar_str=f"{q_en - q_st}M", cigar=[[q_en - q_st, 0]])
-
-    seq, qual = "A" * 100 + "C" * 50, "I" * 150
-    hits = [hit(1, "chr1", 1000, 1, 0, 100), hit(2, "chr1", 1200, -1, 0, 150),
-            hit(1, "chr2", 500, 1, 100, 150)]
-    out: list[str] = []
-    align.records._pair_lines("p", seq, qual, seq, qual, hits, "RG:Z:t", 800, revcomp, out)
-    header = pysam.AlignmentHeader.from_dict(
-        {"SQ": [{"SN": "chr1", "LN": 5000}, {"SN": "chr2", "LN": 5000}]})
-    r1, r2, sup = (pysam.AlignedSegment.fromstring(line, header) for line in out)
-    assert (r1.flag, r1.cigarstring, r1.template_length) == (99, "100M50S", 350)
-    assert (r2.flag, r2.template_length, r2.query_sequence) == (147, -350, revcomp(seq))
-    assert sup.is_supplementary and sup.is_read1 and sup.cigarstring == "100S50M"
-    assert (sup.next_reference_name, sup.next_reference_start) == ("chr1", 1200)
-    assert sup.mate_is_reverse and not sup.is_proper_pair
+    # minimap2 hard-clips supplementary records (no -Y): SEQ is the aligned part only
+    assert (recs["chr1"].query_sequence, recs["chr2"].query_sequence) == (chimera,
+                                                                          chimera[75:])
 
 
 def test_read_ends_that_do_not_align_are_soft_clipped(data, tmp_path):
@@ -764,3 +748,14 @@ def test_multiline_and_compressed_references_give_the_same_records(data, mappy_b
     align_sample(reference, data["fq1"], data["fq2"], out_bam=out, sample="t", threads=2)
     strip = [line.split("\t", 1)[1] for line in _records(out)]
     assert strip == [line.split("\t", 1)[1] for line in _records(mappy_bam)]
+
+
+def test_reads_minimap2_did_not_map_are_an_error(data, tmp_path):
+    """minimap2 reads the files itself: when its count of mapped reads differs from the reads
+    checked (here a stand-in mapper that reports one pair of five), the run fails."""
+    fq1, fq2 = write_pair_fastqs(tmp_path, data["pairs"][:5])
+    mapper = [sys.executable, "-c", "import sys; print('@HD\\tVN:1.6'); "
+              "print('[M::worker_pipeline::0.1*1.00] mapped 2 sequences', file=sys.stderr)"]
+    sort_cmd = align.engines._sort_command(tmp_path / "x.bam", tmp_path / "x.bam.bai", 1, "100M")
+    with pytest.raises(RuntimeError, match=r"minimap2 mapped 1 reads \(pairs\) of the 5"):
+        align.engines._run_mappy(mapper, fq1, fq2, sort_cmd, reads.Progress("mapped"))

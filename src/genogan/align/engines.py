@@ -1,15 +1,14 @@
-"""Engines: the mappy worker pool streaming SAM into samtools sort, the minimap2 and bwa-mem
-binaries, the index built once, and `align_sample`."""
+"""Engines: mappy (minimap2's library in a child process, fed the checked reads), the minimap2
+and bwa-mem binaries, all streaming SAM into samtools sort; the index built once;
+`align_sample`."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import functools
-import gc
 import logging
 import math
-import multiprocessing
 import os
 import re
 import shlex
@@ -19,22 +18,19 @@ import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from genogan import reads
+from genogan import __version__, reads
 from genogan.errors import GenoganInputError
 from genogan.io import atomic_path, timed
 
 from genogan.align.checks import check_contig_names, reference_contigs
-from genogan.align.records import _pair_lines, _sam_header, _single_lines
+from genogan.align import libminimap2
 
 logger = logging.getLogger("genogan")
 
 ENGINES = ("mappy", "minimap2", "bwa-mem")
 DEFAULT_MAX_INSERT = 800
-BATCH_PAIRS = 4000
-RAW_BYTES_PER_READ = 330  # raw FASTQ block size per batch ≈ BATCH_PAIRS reads of 150 bp
 BWA_INDEX_SUFFIXES = (".amb", ".ann", ".bwt", ".pac", ".sa")
 INSTALL_HINT = (
     "install it with conda (`conda env create -f envs/align.yaml`, or run Snakemake with "
@@ -48,64 +44,10 @@ _SORT_CODE = ("import sys, pysam; assert sys.argv[1] == 'sort'; "
 
 
 # --------------------------------------------------------------------------------------------
-# mappy engine: worker processes map batches and write SAM to the sorter in input order
+# mappy engine: minimap2's pipeline (from mappy's C library) in a child process, while this
+# process checks the reads
 # --------------------------------------------------------------------------------------------
-_WORKER: dict = {}
-
-
-def _worker_state() -> dict:
-    """Per-process mapping state (the aligner is inherited from the parent through fork).
-
-    One ThreadBuffer per process for the whole run, as minimap2 keeps one per thread: minimap2
-    itself resets the buffer's memory pool when it grows too large (map.c, ``cap_kalloc``),
-    and a fresh buffer per batch would fault its memory in again every batch."""
-    state = _WORKER
-    if "buf" not in state:
-        import mappy
-
-        state["buf"] = mappy.ThreadBuffer()
-        state["revcomp"] = mappy.revcomp
-    return state
-
-
-def _map_batch(seq_no: int, first_index: int, payload) -> int:
-    """Map one batch, write its SAM text to the sorter in input order; return the read count."""
-    state = _worker_state()
-    out: list[str] = []
-    if state["paired"]:
-        names, s1, q1, s2, q2 = reads.pair_columns(*payload, state["fq1"], state["fq2"],
-                                                   first_index)
-        _map_pairs(state, names, s1, q1, s2, q2, out)
-    else:
-        names, seqs, quals = reads.columns(payload[0], state["fq1"], first_index)
-        amap, buf, revcomp, tags = (state["aligner"].map, state["buf"], state["revcomp"],
-                                    state["tags"])
-        for name, seq, qual in zip(names, seqs, quals, strict=True):
-            _single_lines(name, seq, qual, list(amap(seq, name=name, buf=buf)), tags, revcomp, out)
-    out.append("")
-    data = "\n".join(out).encode()
-    if "turn" in state:
-        _write_in_turn(state, seq_no, data)
-    else:
-        _write_all(state["out_fd"], data)
-    return len(names)
-
-
-def _write_in_turn(state, seq_no: int, data: bytes) -> None:
-    """Workers write to the sorter's pipe directly (no copy through the parent), one batch at a
-    time and in input order, so the BAM is the same whatever the scheduling."""
-    cond, turn, abort = state["cond"], state["turn"], state["abort"]
-    with cond:
-        while turn.value != seq_no:
-            if abort.value:
-                raise RuntimeError("alignment aborted")
-            cond.wait(0.5)
-    try:
-        _write_all(state["out_fd"], data)
-    finally:
-        with cond:
-            turn.value += 1
-            cond.notify_all()
+_MAPPED = re.compile(r"\] mapped (\d+) sequences")  # minimap2's progress line (verbosity 3)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -114,36 +56,16 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _map_pairs(state, names, seqs1, quals1, seqs2, quals2, out) -> None:
-    """Map read pairs and format their SAM lines (one formatting path: `_pair_lines`)."""
-    amap, buf, revcomp = state["aligner"].map, state["buf"], state["revcomp"]
-    tags, max_insert = state["tags"], state["max_insert"]
-    for name, s1, q1, s2, q2 in zip(names, seqs1, quals1, seqs2, quals2, strict=True):
-        _pair_lines(name, s1, q1, s2, q2, list(amap(s1, s2, name=name, buf=buf)), tags, max_insert,
-                    revcomp, out)
-
-
-def _input_batches(fq1, fq2, batch_pairs: int):
-    """Yield (index of the first read, payload): chunks of whole records, not parsed (the
-    workers parse them); both mates' chunks hold the same number of reads."""
-    size = batch_pairs * RAW_BYTES_PER_READ
-    if fq2 is None:
-        for first, data in reads.chunks(fq1, size):
-            yield first, (data, None)
-    else:
-        for first, data1, data2 in reads.paired_chunks(fq1, fq2, size):
-            yield first, (data1, data2)
-
-
 # --------------------------------------------------------------------------------------------
 # Sorter: samtools sort (from pysam) in a child process reading SAM on stdin
 # --------------------------------------------------------------------------------------------
 class _StderrDrain(threading.Thread):
     """Collect a child's stderr (logged, and quoted in errors) without blocking the pipe."""
 
-    def __init__(self, stream, label: str):
+    def __init__(self, stream, label: str, on_line=None):
         super().__init__(daemon=True)
         self.stream, self.label, self.lines = stream, label, deque(maxlen=50)
+        self.on_line = on_line
 
     def run(self):
         for raw in self.stream:
@@ -151,6 +73,8 @@ class _StderrDrain(threading.Thread):
             if line:
                 self.lines.append(line)
                 logger.debug("%s: %s", self.label, line)
+                if self.on_line is not None:
+                    self.on_line(line)
 
     def tail(self) -> str:
         self.join(timeout=5)
@@ -225,105 +149,62 @@ def _atomic_bam(out_bam):
 # --------------------------------------------------------------------------------------------
 # Engines
 # --------------------------------------------------------------------------------------------
-def _load_aligner(reference, preset: str, threads: int):
-    import mappy
+def _run_mappy(command: list[str], fq1, fq2, sort_cmd: list[str], progress) -> int:
+    """`command` (libminimap2: reads the files itself, SAM on stdout) | samtools sort, while
+    this process reads every record once more with the reads layer (``reads.check``: dnaio,
+    C speed, ~2 % of the mapping's CPU) for what minimap2 would pass over silently: truncated
+    or corrupt files, malformed records, mates with different names or counts. minimap2's own
+    count of the reads it mapped must then equal the count checked. Returns the read pairs
+    (reads, single-end)."""
+    inputs = [str(fq1)] + ([str(fq2)] if fq2 is not None else [])
 
-    what = "loading the index" if str(reference).endswith(".mmi") else "indexing"
-    with timed(logger, f"mappy: {what} {reference}"):
-        aligner = mappy.Aligner(str(reference), preset=preset, n_threads=max(threads, 1))
-    if not aligner:
-        raise GenoganInputError("mappy could not load the reference", path=reference,
-                                fix="give a readable FASTA (plain or gzip) or a minimap2 .mmi")
-    return aligner
+    def count_mapped(line: str) -> None:
+        if match := _MAPPED.search(line):
+            progress.add(int(match[1]) // len(inputs))
 
-
-def _aligner_contigs(reference, aligner) -> list[tuple[str, int]]:
-    """Contigs for the header: from the .fai when present, else from the index just built
-    (no second pass over a large FASTA; also works for a minimap2 .mmi)."""
-    if Path(f"{reference}.fai").exists():
-        return reference_contigs(reference)
-    return [(name, len(aligner.seq(name))) for name in aligner.seq_names]
-
-
-def _run_mappy(state: dict, batches, threads: int, sort_cmd: list[str], header: str) -> int:
-    """Map all batches and stream SAM into the sorter; return the number of reads (pairs).
-
-    The sorter reads a pipe whose write end the forked workers inherit; the pool is forked
-    before this process starts any thread (the sorter's stderr reader comes after).
-    """
-    read_fd, write_fd = os.pipe()
-    with contextlib.suppress(AttributeError, OSError):  # Linux: fewer, larger pipe writes
-        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    executor = sorter = None
-    progress = reads.Progress("mapped", unit="read pairs" if state["paired"] else "reads")
-    _WORKER.clear()
-    _WORKER.update(state, out_fd=write_fd)
+    mapper = sorter = None
+    sam_read, sam_write = os.pipe()
     try:
-        if threads > 1 and "fork" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("fork")
-            _WORKER.update(turn=ctx.RawValue("q", 0), abort=ctx.RawValue("b", 0),
-                           cond=ctx.Condition())
-            executor = ProcessPoolExecutor(threads, mp_context=ctx, initializer=os.close,
-                                           initargs=(read_fd,))
-            # The workers' garbage collections skip the objects inherited from this process
-            # (and so do not touch, i.e. copy, their memory pages): gc.freeze before fork.
-            gc.freeze()
-            try:
-                executor.submit(int).result()  # forks all workers now
-            finally:
-                gc.unfreeze()
-        sorter = subprocess.Popen(sort_cmd, stdin=read_fd, stderr=subprocess.PIPE)
-        os.close(read_fd)
-        read_fd = None
-        drain = _StderrDrain(sorter.stderr, "samtools sort")
-        drain.start()
         try:
-            _write_all(write_fd, header.encode())
-            _dispatch(executor, batches, threads, progress)
-        except BrokenPipeError:
-            raise RuntimeError(f"samtools sort stopped early: {drain.tail()}") from None
-        if executor is not None:
-            executor.shutdown(wait=True)
-            executor = None
-        os.close(write_fd)
-        write_fd = None
-        progress.log()
+            sorter = subprocess.Popen(sort_cmd, stdin=sam_read, stderr=subprocess.PIPE)
+            mapper = subprocess.Popen([*command, *inputs], stdout=sam_write,
+                                      stderr=subprocess.PIPE)
+        finally:
+            os.close(sam_read)
+            os.close(sam_write)
+        map_drain = _StderrDrain(mapper.stderr, "minimap2 (mappy)", count_mapped)
+        sort_drain = _StderrDrain(sorter.stderr, "samtools sort")
+        map_drain.start()
+        sort_drain.start()
+        checked = reads.check(fq1, fq2)
+        _check_mapper(mapper.wait(), map_drain, sorter, sort_drain)
         with timed(logger, "sorting and indexing (rest)"):
-            _finish(sorter, drain, "samtools sort")
+            _finish(sorter, sort_drain, "samtools sort")
     finally:
-        _abort_workers(executor)
-        for fd in (read_fd, write_fd):
-            if fd is not None:
-                os.close(fd)
-        _kill(sorter)
-        _WORKER.clear()
-    return progress.reads
+        _kill(mapper, sorter)
+    map_drain.join(timeout=5)
+    for line in map_drain.lines:
+        logger.info("minimap2 (mappy): %s", line)
+    if progress.reads != checked:
+        raise RuntimeError(f"minimap2 mapped {progress.reads:,} reads (pairs) of the "
+                           f"{checked:,} in {', '.join(inputs)}")
+    return checked
 
 
-def _dispatch(executor, batches, threads: int, progress) -> None:
-    """Run `_map_batch` on every batch: in this process, or in the pool with at most
-    2×threads+2 batches in flight so memory does not grow with the input."""
-    if executor is None:
-        for seq_no, (first, payload) in enumerate(batches):
-            progress.add(_map_batch(seq_no, first, payload))
+def _check_mapper(rc: int, drain, sorter, sort_drain) -> None:
+    if rc == 0:
         return
-    pending: deque = deque()
-    for seq_no, (first, payload) in enumerate(batches):
-        pending.append(executor.submit(_map_batch, seq_no, first, payload))
-        if len(pending) >= 2 * threads + 2:
-            progress.add(pending.popleft().result())
-    while pending:
-        progress.add(pending.popleft().result())
-
-
-def _abort_workers(executor) -> None:
-    """After a failure: release workers waiting for their turn, then stop the pool."""
-    if executor is None:
-        return
-    _WORKER["abort"].value = 1
-    with _WORKER["cond"]:
-        _WORKER["cond"].notify_all()
-    executor.shutdown(wait=True, cancel_futures=True)
+    if sorter.poll() not in (None, 0):  # a dead sorter makes the mapper fail (SIGPIPE)
+        _finish(sorter, sort_drain, "samtools sort")
+    if rc == libminimap2.EXIT_NO_LIBRARY:
+        raise GenoganInputError(
+            f"engine 'mappy' cannot use minimap2's C library in mappy: {drain.tail()}",
+            fix="reinstall mappy from PyPI (`pip install --force-reinstall --no-binary mappy "
+                "mappy`), or set align.engine to minimap2")
+    if rc == libminimap2.EXIT_BAD_REFERENCE:
+        raise GenoganInputError(f"minimap2 (mappy) cannot use the reference: {drain.tail()}",
+                                fix="give a readable FASTA (plain or gzip) or a minimap2 .mmi")
+    raise RuntimeError(f"minimap2 (mappy) failed (exit code {rc}): {drain.tail()}")
 
 
 def _require_binary(name: str, engine: str, pkg: str) -> str:
@@ -496,17 +377,16 @@ def align_sample(reference, fq1, fq2=None, out_bam=None, sample: str | None = No
                                 fix=f"set align.engine to one of {', '.join(ENGINES)}")
     threads = max(int(threads), 1)
     _check_inputs(reference, fq1, fq2, sample)
-    rg_id = read_group or sample
+    if index is None:  # a prebuilt index was checked when it was built
+        check_contig_names(reference_contigs(reference), reference)
+    rg_line = f"@RG\\tID:{read_group or sample}\\tSM:{sample}\\tPL:ILLUMINA"
     start = time.perf_counter()
     pairs = None
     with _atomic_bam(out_bam) as (tmp_bam, tmp_bai):
         if engine == "mappy":
-            pairs = _align_mappy(reference, fq1, fq2, sample, rg_id, threads, preset, max_insert,
+            pairs = _align_mappy(reference, fq1, fq2, sample, rg_line, threads, preset, max_insert,
                                  sort_mem, tmp_bam, tmp_bai, index)
         else:
-            if index is None:
-                check_contig_names(reference_contigs(reference), reference)
-            rg_line = f"@RG\\tID:{rg_id}\\tSM:{sample}\\tPL:ILLUMINA"
             command = _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line,
                                       index)
             _run_binary(command, tmp_bam, tmp_bai, threads, sort_mem)
@@ -515,19 +395,19 @@ def align_sample(reference, fq1, fq2=None, out_bam=None, sample: str | None = No
     return {"read_pairs": pairs, "seconds": seconds, "engine": engine}
 
 
-def _align_mappy(reference, fq1, fq2, sample, rg_id, threads, preset, max_insert, sort_mem,
+def _align_mappy(reference, fq1, fq2, sample, rg_line, threads, preset, max_insert, sort_mem,
                  tmp_bam, tmp_bai, index=None) -> int:
-    command = shlex.join(["genogan", "align", "--reference", str(reference), "--fq1", str(fq1)]
-                         + (["--fq2", str(fq2)] if fq2 else []) + ["--sample", sample])
-    aligner = _load_aligner(index or reference, preset, threads)
-    contigs = _aligner_contigs(reference, aligner)
-    check_contig_names(contigs, reference)
-    header = _sam_header(contigs, sample, rg_id, command)
-    state = {"aligner": aligner, "tags": f"RG:Z:{rg_id}",
-             "max_insert": max_insert, "paired": fq2 is not None, "fq1": str(fq1),
-             "fq2": None if fq2 is None else str(fq2)}
-    sort_cmd = _sort_command(tmp_bam, tmp_bai, threads, sort_mem)
-    pairs = _run_mappy(state, _input_batches(fq1, fq2, BATCH_PAIRS), threads, sort_cmd, header)
+    cl = shlex.join(["genogan", "align", "--reference", str(reference), "--fq1", str(fq1)]
+                    + (["--fq2", str(fq2)] if fq2 else []) + ["--sample", sample])
+    genogan_pg = f"@PG\tID:genogan-align\tPN:genogan\tPP:minimap2\tVN:{__version__}\tCL:{cl}\n"
+    command = [sys.executable, "-m", "genogan.align.libminimap2",
+               "--target", str(index or reference), "--threads", str(threads),
+               "--preset", preset, "--rg", rg_line, "--extra-header", genogan_pg,
+               "--max-frag-len", str(max_insert)]
+    progress = reads.Progress("mapped", unit="read pairs" if fq2 is not None else "reads")
+    pairs = _run_mappy(command, fq1, fq2, _sort_command(tmp_bam, tmp_bai, threads, sort_mem),
+                       progress)
+    progress.log()
     if pairs == 0:
         raise GenoganInputError("no reads found in the FASTQ input", sample=sample, path=fq1,
                                 fix="the file is empty or not FASTQ; check the fq1/fq2 paths in "

@@ -229,6 +229,29 @@ def mate_name(n1: str, n2: str, index: int, path1, path2) -> str:
             f"re-pair them with e.g. {_REPAIR})")
 
 
+def check(path1, path2=None) -> int:
+    """Read every record of one file or a mate pair once and return the number of reads
+    (pairs): what a consumer that parses the files itself (the aligner's minimap2) would pass
+    over silently — malformed or truncated records, corrupt or truncated compression, mates
+    with different names or counts — becomes the reads layer's error.
+
+    The fast path is dnaio's reader (C speed, mate names checked by dnaio); on any problem the
+    files are read again the chunked way (`chunks` / `paired_chunks` + `parse`, as the k-mer
+    counter reads them), which is the authority: it raises the error naming file, record and
+    fix, or counts the reads where only the fast path objected (e.g. blank lines at the end)."""
+    import dnaio
+
+    try:
+        with dnaio.open(path1, file2=path2, open_threads=0) as reader:
+            return sum(1 for _ in reader)
+    except (dnaio.FileFormatError, OSError, EOFError, ValueError, zlib.error):
+        pass
+    if path2 is None:
+        return sum(len(parse(data, path1, first)) for first, data in chunks(path1))
+    return sum(len(pair_columns(data1, data2, path1, path2, first)[0])
+               for first, data1, data2 in paired_chunks(path1, path2))
+
+
 def records(path, kind: str = "FASTA"):
     """Stream (name, sequence) of every record of a FASTA/FASTQ (plain or compressed)."""
     import dnaio
