@@ -2,18 +2,19 @@
 
 Both sides start from the same FASTQ files with the same thread count and end with a
 coordinate-sorted BAM *and* its index (the anchor uses `samtools sort --write-index`, genogan
-indexes the same way), so indexing is included in both. genogan runs as its command line
-(`genogan align`, via `genogan.align.main`), i.e. Python start-up and imports count against it,
-as they do in the workflow. Runs are *paired*: anchor, ours, anchor, ours ... `--repeats` pairs;
-each pair gives one throughput ratio (anchor wall / ours wall), and the median of the per-pair
-ratios is the result (all pairs are printed): on a shared, noisy machine two independent
-medians are not comparable, neighbouring runs are. CPU time (user + system, all child processes)
-is paired the same way. The anchor is the minimap2 of mappy's version when
-tests/tools/build_minimap2.sh has built it (else `minimap2` on PATH; its version is printed).
-With `--prebuilt-index` both sides load the same .mmi (as the workflow's align jobs do).
-With `--baseline-src DIR` (the `src` folder of another checkout, e.g. a `git clone` of an older
-commit) each round also runs that genogan beside ours (order alternating), each divided by the
-same anchor run: before/after a change, side by side.
+indexes the same way), so indexing is included in both, and with the same records (the
+anchor runs with `--secondary=no`, as genogan writes no secondary alignments). genogan runs
+as its command line (`genogan align`, via `genogan.align.main`), i.e. Python start-up and
+imports count against it, as they do in the workflow. Runs are *paired*: anchor, ours,
+anchor, ours ... `--repeats` pairs; each pair gives one throughput ratio (anchor wall / ours
+wall), and the median of the per-pair ratios is the result (all pairs are printed): on a
+shared, noisy machine two independent medians are not comparable, neighbouring runs are. CPU
+time (user + system, all child processes) is paired the same way. The anchor is the minimap2
+of mappy's version when tests/tools/build_minimap2.sh has built it (else `minimap2` on PATH;
+its version is printed). With `--prebuilt-index` both sides load the same .mmi (as the
+workflow's align jobs do). With `--baseline-src DIR` (the `src` folder of another checkout,
+e.g. a `git clone` of an older commit) each round also runs that genogan beside ours (order
+alternating), each divided by the same anchor run: before/after a change, side by side.
 
     python benchmarks/bench_align.py                      # ~2 Mb genome, 200k pairs 2x150, T=2
     python benchmarks/bench_align.py --threads 4 --pairs 500000
@@ -108,7 +109,7 @@ def anchor_minimap2() -> str | None:
 
 
 def run_anchor(ref, fq1, fq2, out: Path, threads: int, exe: str) -> tuple[float, float]:
-    cmd = (f"'{exe}' -ax sr -t {threads} '{ref}' '{fq1}' '{fq2}' 2>/dev/null | "
+    cmd = (f"'{exe}' -ax sr --secondary=no -t {threads} '{ref}' '{fq1}' '{fq2}' 2>/dev/null | "
            f"samtools sort -@ {threads} --write-index -o '{out}##idx##{out}.bai' - 2>/dev/null")
     return _timed(["bash", "-o", "pipefail", "-c", cmd])
 

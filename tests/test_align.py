@@ -371,23 +371,33 @@ def _assert_same_records(ours: Path, reference, fq1, fq2, tmp_path) -> None:
     assert same_supp == n_supp, diffs[:5]
 
 
-def test_records_are_minimap2s_byte_for_byte(tricky, tmp_path):
+@pytest.mark.parametrize("max_insert", [None, 300])
+def test_records_are_minimap2s_byte_for_byte(tricky, tmp_path, max_insert):
     """The mappy engine runs minimap2's own pipeline from mappy's library: after the same sort,
-    every record (secondary ones are not written) is the binary's, all fields and tags."""
+    every record (secondary ones are not written) is the binary's, all fields and tags; a
+    `max_insert` other than the default reaches minimap2 as its -F (proper pairs change)."""
     exe = _oracle()
+    ours = tricky["bam"]
+    if max_insert is not None:
+        ours = tmp_path / "ours.bam"
+        align_sample(tricky["reference"], tricky["fq1"], tricky["fq2"], out_bam=ours,
+                     sample="x", threads=2, max_insert=max_insert)
     sam = tmp_path / "anchor.sam"
     with open(sam, "w") as handle:
-        subprocess.run([exe, "-ax", "sr", "--secondary=no", "-t", "2", "-R",
+        subprocess.run([exe, "-ax", "sr", "--secondary=no", "-F", str(max_insert or 800),
+                        "-t", "2", "-R",
                         "@RG\\tID:x\\tSM:x\\tPL:ILLUMINA", str(tricky["reference"]),
                         str(tricky["fq1"]), str(tricky["fq2"])], stdout=handle,
                        stderr=subprocess.DEVNULL, check=True)
     anchor = tmp_path / "anchor.bam"
     pysam.sort("-o", str(anchor), str(sam))
     with pysam.AlignmentFile(str(anchor)) as theirs, \
-            pysam.AlignmentFile(str(tricky["bam"])) as ours:
+            pysam.AlignmentFile(str(ours)) as mine:
         records = [r.to_string() for r in theirs]
-        assert len(records) >= 3600 and [r.to_string() for r in ours] == records
-        assert ours.header.to_dict()["PG"][0]["ID"] == "minimap2"
+        assert len(records) >= 3600 and [r.to_string() for r in mine] == records
+        assert mine.header.to_dict()["PG"][0]["ID"] == "minimap2"
+    proper = sum(r.is_proper_pair for r in primary_records(ours))
+    assert (proper < 0.9 * len(records)) == (max_insert == 300), proper
 
 
 def test_mappy_records_equal_minimap2_on_tricky_pairs(tricky, tmp_path):

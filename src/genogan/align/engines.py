@@ -308,8 +308,8 @@ def build_index(reference, engine: str, prefix, preset: str = "sr", threads: int
 
 def align_mem_mb(index_bytes: int, threads: int, attempt: int = 1,
                  floor_mb: int = 1000, sort_mem_mb: int = 768) -> int:
-    """Memory (MB) of an align job: the index (loaded once, shared copy-on-write by the mapping
-    workers) plus minimap2's per-thread buffers, samtools sort's memory per thread and the
+    """Memory (MB) of an align job: the index (loaded once, by minimap2's process) plus
+    minimap2's per-thread buffers, samtools sort's memory per thread and the
     Python processes; at least `floor_mb`; doubled per retry (`attempt` 1, 2, ...)."""
     index_mb = index_bytes / 2**20
     need = 1.2 * index_mb + max(int(threads), 1) * (sort_mem_mb + 256) + 512
@@ -400,7 +400,10 @@ def _align_mappy(reference, fq1, fq2, sample, rg_line, threads, preset, max_inse
     cl = shlex.join(["genogan", "align", "--reference", str(reference), "--fq1", str(fq1)]
                     + (["--fq2", str(fq2)] if fq2 else []) + ["--sample", sample])
     genogan_pg = f"@PG\tID:genogan-align\tPN:genogan\tPP:minimap2\tVN:{__version__}\tCL:{cl}\n"
-    command = [sys.executable, "-m", "genogan.align.libminimap2",
+    # Run as a file, not `-m`: the workflow's scripts import genogan from src/ via sys.path,
+    # which a child interpreter would not see (the module needs only the standard library
+    # and mappy).
+    command = [sys.executable, libminimap2.__file__,
                "--target", str(index or reference), "--threads", str(threads),
                "--preset", preset, "--rg", rg_line, "--extra-header", genogan_pg,
                "--max-frag-len", str(max_insert)]

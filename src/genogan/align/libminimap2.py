@@ -10,10 +10,10 @@ had to re-derive what minimap2 decides internally (primary pair, proper-pair fla
 query coordinates). Here the records *are* minimap2's: byte for byte those of
 ``minimap2 -ax <preset> --secondary=no`` of the installed mappy's version.
 
-This module runs as a child process (``python -m genogan.align.libminimap2 ...``) whose
-stdout is the sorter's stdin (minimap2 writes SAM to C ``stdout``); the parent feeds it the
-reads it has already checked (``genogan.align.engines``) through pipes named as
-``/dev/fd/N``.
+This module runs as a child process (``python .../libminimap2.py ...``; it imports only the
+standard library and mappy) whose stdout is the sorter's stdin (minimap2 writes SAM to C
+``stdout``); minimap2 reads the FASTQ files itself while the parent checks them with the
+reads layer (``genogan.align.engines``).
 
 The ABI used is small and stable across mappy 2.28-2.31 (checked against their headers):
 opaque option structs filled by ``mm_set_opt``, plus the leading fields of ``mm_mapopt_t`` up
