@@ -199,8 +199,8 @@ def _check_mapper(rc: int, drain, sorter, sort_drain) -> None:
     if rc == libminimap2.EXIT_NO_LIBRARY:
         raise GenoganInputError(
             f"engine 'mappy' cannot use minimap2's C library in mappy: {drain.tail()}",
-            fix="reinstall mappy from PyPI (`pip install --force-reinstall --no-binary mappy "
-                "mappy`), or set align.engine to minimap2")
+            fix="install a mappy genogan knows from PyPI (`pip install --force-reinstall "
+                "'mappy>=2.28,<=2.31'`), or set align.engine to minimap2")
     if rc == libminimap2.EXIT_BAD_REFERENCE:
         raise GenoganInputError(f"minimap2 (mappy) cannot use the reference: {drain.tail()}",
                                 fix="give a readable FASTA (plain or gzip) or a minimap2 .mmi")

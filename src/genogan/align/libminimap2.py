@@ -17,14 +17,15 @@ reads layer (``genogan.align.engines``).
 
 The ABI used is small and stable across mappy 2.28-2.31 (checked against their headers):
 opaque option structs filled by ``mm_set_opt``, plus the leading fields of ``mm_mapopt_t`` up
-to ``max_frag_len`` (:class:`_MapOptHead`).
+to ``max_frag_len`` (:class:`_MapOptHead`), whose defaults are read back before anything is
+written: a mappy whose layout differs stops with a message instead of mapping with wrong
+options.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
-import importlib.metadata
 import os
 import sys
 
@@ -49,6 +50,21 @@ class _MapOptHead(ctypes.Structure):
                 ("max_qlen", ctypes.c_int), ("bw", ctypes.c_int), ("bw_long", ctypes.c_int),
                 ("max_gap", ctypes.c_int), ("max_gap_ref", ctypes.c_int),
                 ("max_frag_len", ctypes.c_int)]
+
+
+# mm_mapopt_init's values of the head fields before max_frag_len (seed, bw, bw_long, max_gap,
+# max_gap_ref): reading them back checks the layout before max_frag_len is written.
+_KNOWN_DEFAULTS = (11, 500, 20000, 5000, -1)
+
+
+def _defaults(head: _MapOptHead) -> tuple[int, ...]:
+    return head.seed, head.bw, head.bw_long, head.max_gap, head.max_gap_ref
+
+
+def _mappy_version() -> str:
+    import mappy
+
+    return mappy.__version__
 
 
 def load_library():
@@ -87,10 +103,15 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
     _buffer_c_stdout()
     iopt = ctypes.create_string_buffer(_IDXOPT_BYTES)
     mopt = ctypes.create_string_buffer(_MAPOPT_BYTES)
-    if lib.mm_set_opt(None, iopt, mopt) < 0 or lib.mm_set_opt(preset.encode(), iopt, mopt) < 0:
+    lib.mm_set_opt(None, iopt, mopt)
+    head = _MapOptHead.from_buffer(mopt)
+    if _defaults(head) != _KNOWN_DEFAULTS:  # the head's layout is not the one known here
+        print(f"mappy {_mappy_version()}: minimap2's option struct does not start as in mappy "
+              f"2.28-2.31 (defaults read {_defaults(head)})", file=sys.stderr)
+        return EXIT_NO_LIBRARY
+    if lib.mm_set_opt(preset.encode(), iopt, mopt) < 0:
         print(f"unknown minimap2 preset '{preset}'", file=sys.stderr)
         return EXIT_BAD_REFERENCE
-    head = _MapOptHead.from_buffer(mopt)
     head.flag |= MM_F_OUT_SAM | MM_F_CIGAR | MM_F_NO_PRINT_2ND
     head.max_frag_len = max_frag_len
     if lib.mm_check_opt(iopt, mopt) < 0:
@@ -108,7 +129,7 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
     finally:
         lib.mm_idx_reader_close(reader)
     try:
-        version = importlib.metadata.version("mappy").encode()  # mappy's = minimap2's version
+        version = _mappy_version().encode()  # mappy's version is its minimap2's
         if lib.mm_write_sam_hdr(index, rg_line.encode(), version, 0, None) != 0:
             return EXIT_BAD_REFERENCE
         _write_after_c_stdout(extra_header)
