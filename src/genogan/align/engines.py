@@ -44,19 +44,6 @@ _SORT_CODE = ("import sys, pysam; assert sys.argv[1] == 'sort'; "
 
 
 # --------------------------------------------------------------------------------------------
-# mappy engine: minimap2's pipeline (from mappy's C library) in a child process, while this
-# process checks the reads
-# --------------------------------------------------------------------------------------------
-_MAPPED = re.compile(r"\] mapped (\d+) sequences")  # minimap2's progress line (verbosity 3)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-# --------------------------------------------------------------------------------------------
 # Sorter: samtools sort (from pysam) in a child process reading SAM on stdin
 # --------------------------------------------------------------------------------------------
 class _StderrDrain(threading.Thread):
@@ -147,8 +134,12 @@ def _atomic_bam(out_bam):
 
 
 # --------------------------------------------------------------------------------------------
-# Engines
+# Engines: mappy (minimap2's pipeline from mappy's C library, in a child process, while this
+# process checks the reads), the minimap2 and bwa-mem binaries
 # --------------------------------------------------------------------------------------------
+_MAPPED = re.compile(r"\] mapped (\d+) sequences")  # minimap2's progress line (verbosity 3)
+
+
 def _run_mappy(command: list[str], fq1, fq2, sort_cmd: list[str], progress) -> int:
     """`command` (libminimap2: reads the files itself, SAM on stdout) | samtools sort, while
     this process reads every record once more with the reads layer (``reads.check``: dnaio,
