@@ -771,3 +771,25 @@ def test_reads_minimap2_did_not_map_are_an_error(data, tmp_path):
     sort_cmd = align.engines._sort_command(tmp_path / "x.bam", tmp_path / "x.bam.bai", 1, "100M")
     with pytest.raises(RuntimeError, match=r"minimap2 mapped 1 reads \(pairs\) of the 5"):
         align.engines._run_mappy(mapper, fq1, fq2, sort_cmd, reads.Progress("mapped"))
+
+
+def test_a_mappy_without_minimap2s_library_says_what_to_do(data, tmp_path, monkeypatch):
+    """A mappy whose extension does not expose minimap2's C API (here a stand-in module found
+    first on the child's path) stops with the fix, and leaves no BAM."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "mappy.py").write_text("__version__ = '0.0'\n")
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    out_dir = tmp_path / "out"
+    with pytest.raises(GenoganInputError, match=r"cannot use minimap2's C library.*align\.engine"):
+        align_sample(data["reference"], data["fq1"], data["fq2"], out_bam=out_dir / "x.bam",
+                     sample="t")
+    assert _no_outputs(out_dir)
+
+
+def test_an_unreadable_index_is_an_input_error(data, tmp_path):
+    bad = tmp_path / "bad.mmi"
+    bad.write_text("not an index\n")
+    with pytest.raises(GenoganInputError, match=r"cannot use the reference.*bad\.mmi"):
+        align_sample(data["reference"], data["fq1"], data["fq2"], out_bam=tmp_path / "x.bam",
+                     sample="t", index=bad)

@@ -183,19 +183,23 @@ def _run_mappy(command: list[str], fq1, fq2, sort_cmd: list[str], progress) -> i
 
 
 def _check_mapper(rc: int, drain, sorter, sort_drain) -> None:
+    """The mapper's own failures first (the sorter then fails too, on an empty input); else a
+    dead sorter, which makes the mapper fail (SIGPIPE); else the mapper's exit code."""
     if rc == 0:
         return
-    if sorter.poll() not in (None, 0):  # a dead sorter makes the mapper fail (SIGPIPE)
-        _finish(sorter, sort_drain, "samtools sort")
+    # minimap2's messages without its "[M::...]" progress lines
+    said = "; ".join(line for line in drain.tail().splitlines() if not line.startswith("[M::"))
     if rc == libminimap2.EXIT_NO_LIBRARY:
         raise GenoganInputError(
-            f"engine 'mappy' cannot use minimap2's C library in mappy: {drain.tail()}",
+            f"engine 'mappy' cannot use minimap2's C library in mappy: {said}",
             fix="install a mappy genogan knows from PyPI (`pip install --force-reinstall "
                 "'mappy>=2.28,<=2.31'`), or set align.engine to minimap2")
     if rc == libminimap2.EXIT_BAD_REFERENCE:
-        raise GenoganInputError(f"minimap2 (mappy) cannot use the reference: {drain.tail()}",
+        raise GenoganInputError(f"minimap2 (mappy) cannot use the reference: {said}",
                                 fix="give a readable FASTA (plain or gzip) or a minimap2 .mmi")
-    raise RuntimeError(f"minimap2 (mappy) failed (exit code {rc}): {drain.tail()}")
+    if sorter.poll() not in (None, 0):
+        _finish(sorter, sort_drain, "samtools sort")
+    raise RuntimeError(f"minimap2 (mappy) failed (exit code {rc}): {said or drain.tail()}")
 
 
 def _require_binary(name: str, engine: str, pkg: str) -> str:

@@ -33,6 +33,7 @@ import sys
 MM_F_CIGAR = 0x004
 MM_F_OUT_SAM = 0x008
 MM_F_NO_PRINT_2ND = 0x4000
+MM_I_NO_SEQ = 0x2  # MM_I_* index flag: built without the reference sequences
 # The option structs are opaque here except their head; these sizes are generous upper bounds
 # (mm_idxopt_t is 24 bytes, mm_mapopt_t ~300 in mappy 2.31).
 _IDXOPT_BYTES = 1 << 10
@@ -59,6 +60,13 @@ _KNOWN_DEFAULTS = (11, 500, 20000, 5000, -1)
 
 def _defaults(head: _MapOptHead) -> tuple[int, ...]:
     return head.seed, head.bw, head.bw_long, head.max_gap, head.max_gap_ref
+
+
+class _IdxHead(ctypes.Structure):
+    """The first fields of minimap2's mm_idx_t (identical in mappy 2.28-2.31)."""
+
+    _fields_ = [("b", ctypes.c_int32), ("w", ctypes.c_int32), ("k", ctypes.c_int32),
+                ("flag", ctypes.c_int32), ("n_seq", ctypes.c_uint32)]
 
 
 def _mappy_version() -> str:
@@ -122,9 +130,9 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
         return EXIT_BAD_REFERENCE
     try:
         index = lib.mm_idx_reader_read(reader, threads)
-        if not index or not lib.mm_idx_reader_eof(reader):
-            print(f"'{target}' holds no sequences, or more than one index part (a reference "
-                  "larger than minimap2's -I batch size)", file=sys.stderr)
+        problem = _index_problem(index, lib.mm_idx_reader_eof(reader))
+        if problem:
+            print(f"'{target}' {problem}", file=sys.stderr)
             return EXIT_BAD_REFERENCE
     finally:
         lib.mm_idx_reader_close(reader)
@@ -140,6 +148,22 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
         lib.mm_idx_destroy(index)
     _flush_c_stdio()
     return 0 if ret >= 0 else 1
+
+
+def _index_problem(index, single_part: bool) -> str | None:
+    """What makes an index unusable here (the minimap2 binary would map every read to nothing
+    against a file with no sequences, e.g. a text file given as .mmi)."""
+    if not index:
+        return "could not be read as a FASTA or a minimap2 index"
+    head = _IdxHead.from_address(index)
+    if head.n_seq == 0:
+        return "holds no reference sequences (not a FASTA or a minimap2 .mmi?)"
+    if head.flag & MM_I_NO_SEQ:
+        return "is a minimap2 index without the sequences, which alignment needs (drop -s)"
+    if not single_part:
+        return ("holds more than one index part (a reference larger than minimap2's -I batch "
+                "size); build the index with a larger -I")
+    return None
 
 
 def _buffer_c_stdout(size: int = 1 << 20) -> None:
