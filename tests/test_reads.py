@@ -97,6 +97,30 @@ def test_malformed_record_is_numbered_from_the_start_of_the_file(tmp_path):
             reads.columns(data, path, first)
 
 
+def test_check_counts_reads_and_raises_the_chunked_readers_errors(tmp_path):
+    """`check` (dnaio's reader, then the chunked path on any objection) counts what the chunked
+    path counts and raises its errors: mate counts, mate names, truncated gzip, record number."""
+    p1 = _fastq(tmp_path / "r1.fq", 300, suffix="/1")
+    p2 = _fastq(tmp_path / "r2.fq.gz", 300, suffix="/2", opener=gzip.open)
+    assert (reads.check(p1, p2), reads.check(p2)) == (300, 300)
+    crlf = tmp_path / "w.fq"  # dnaio rejects the trailing blank lines; the chunked path not
+    crlf.write_bytes(b"@a\r\nACGT\r\n+\r\nIIII\r\n@b\r\nGGCC\r\n+\r\nIIII\r\n\r\n\n")
+    assert reads.check(crlf) == 2
+    with pytest.raises(GenoganInputError, match=r"different read counts.*short\.fq"):
+        reads.check(p1, _fastq(tmp_path / "short.fq", 299, suffix="/2"))
+    with pytest.raises(GenoganInputError, match=r"mate names differ at read pair 1"):
+        reads.check(p1, _fastq(tmp_path / "other.fq", 300, start=1))
+    data = p2.read_bytes()
+    (tmp_path / "cut.fq.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(GenoganInputError, match=r"truncated or corrupt.*cut\.fq\.gz"):
+        reads.check(p1, tmp_path / "cut.fq.gz")
+    lines = p1.read_text().splitlines(keepends=True)
+    lines[4 * 70 + 2] = "x\n"
+    (tmp_path / "m.fq").write_text("".join(lines))
+    with pytest.raises(GenoganInputError, match=r"FASTQ record 71 .*m\.fq"):
+        reads.check(tmp_path / "m.fq")
+
+
 def test_progress_logs_reads_and_bases(caplog):
     progress = reads.Progress("test", every_s=0.0)
     with caplog.at_level(logging.INFO, logger="genogan"):
