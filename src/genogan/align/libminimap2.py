@@ -40,6 +40,7 @@ _IDXOPT_BYTES = 1 << 10
 _MAPOPT_BYTES = 1 << 12
 _STDOUT_BUFFER = None
 _IOFBF = 0  # setvbuf's full-buffering mode (glibc, musl and macOS agree)
+EXIT_FAILED = 1
 EXIT_NO_LIBRARY = 3
 EXIT_BAD_REFERENCE = 4
 
@@ -119,11 +120,11 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
         return EXIT_NO_LIBRARY
     if lib.mm_set_opt(preset.encode(), iopt, mopt) < 0:
         print(f"unknown minimap2 preset '{preset}'", file=sys.stderr)
-        return EXIT_BAD_REFERENCE
+        return EXIT_FAILED
     head.flag |= MM_F_OUT_SAM | MM_F_CIGAR | MM_F_NO_PRINT_2ND
     head.max_frag_len = max_frag_len
-    if lib.mm_check_opt(iopt, mopt) < 0:
-        return EXIT_BAD_REFERENCE
+    if lib.mm_check_opt(iopt, mopt) < 0:  # minimap2 says why on stderr
+        return EXIT_FAILED
     reader = lib.mm_idx_reader_open(target.encode(), iopt, None)
     if not reader:
         print(f"cannot open the reference or index '{target}'", file=sys.stderr)
@@ -139,7 +140,7 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
     try:
         version = _mappy_version().encode()  # mappy's version is its minimap2's
         if lib.mm_write_sam_hdr(index, rg_line.encode(), version, 0, None) != 0:
-            return EXIT_BAD_REFERENCE
+            return EXIT_FAILED  # a read-group line minimap2 rejects (it says why)
         _write_after_c_stdout(extra_header)
         lib.mm_mapopt_update(mopt, index)
         names = (ctypes.c_char_p * len(queries))(*(q.encode() for q in queries))
@@ -147,7 +148,7 @@ def map_to_sam(target: str, queries: list[str], threads: int, preset: str, rg_li
     finally:
         lib.mm_idx_destroy(index)
     _flush_c_stdio()
-    return 0 if ret >= 0 else 1
+    return 0 if ret >= 0 else EXIT_FAILED
 
 
 def _index_problem(index, single_part: bool) -> str | None:
@@ -173,12 +174,20 @@ def _buffer_c_stdout(size: int = 1 << 20) -> None:
     pipe gets by default."""
     global _STDOUT_BUFFER
     libc = ctypes.CDLL(None)
-    stdout = ctypes.c_void_p.in_dll(libc, "stdout")
+    for symbol in ("stdout", "__stdoutp"):  # glibc and musl; macOS
+        try:
+            stdout = ctypes.c_void_p.in_dll(libc, symbol)
+            break
+        except ValueError:
+            continue
+    else:
+        print("C stdout not found: SAM output stays as Python left it", file=sys.stderr)
+        return
     libc.setvbuf.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_size_t)
     # Our own buffer: with buf NULL, glibc keeps the 1-byte buffer of the unbuffered mode.
     _STDOUT_BUFFER = ctypes.create_string_buffer(size)  # lives as long as the process
     if libc.setvbuf(stdout, _STDOUT_BUFFER, _IOFBF, size) != 0:
-        raise OSError("setvbuf failed on C stdout")
+        print("setvbuf failed on C stdout: SAM output stays as Python left it", file=sys.stderr)
 
 
 def _flush_c_stdio() -> None:
