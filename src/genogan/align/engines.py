@@ -1,6 +1,6 @@
-"""Engines: mappy (minimap2's library in a child process, fed the checked reads), the minimap2
-and bwa-mem binaries, all streaming SAM into samtools sort; the index built once;
-`align_sample`."""
+"""Engines: mappy (minimap2's pipeline from mappy's C library in a child process, while this
+process checks the reads), the minimap2 and bwa-mem binaries, all streaming SAM into samtools
+sort; the index built once; `align_sample`."""
 
 from __future__ import annotations
 
