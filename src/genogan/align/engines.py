@@ -91,19 +91,39 @@ def _sort_command(tmp_bam: Path, tmp_bai: Path, threads: int, sort_mem: str) -> 
             "-o", f"{tmp_bam}##idx##{tmp_bai}", "-"]
 
 
-def _start_sorter(tmp_bam, tmp_bai, threads, sort_mem, stdin=subprocess.PIPE):
-    proc = subprocess.Popen(_sort_command(tmp_bam, tmp_bai, threads, sort_mem), stdin=stdin,
-                            stderr=subprocess.PIPE)
-    drain = _StderrDrain(proc.stderr, "samtools sort")
-    drain.start()
-    return proc, drain
-
-
-def _finish(proc, drain, what: str) -> None:
-    rc = proc.wait()
-    if rc != 0:
-        raise RuntimeError(f"{what} failed (exit code {rc}): {drain.tail()}")
-    drain.join(timeout=5)
+def _pipe_to_sorter(command: list[str], label: str, sort_cmd: list[str], on_line=None,
+                    meanwhile=None, failure=None):
+    """`command | samtools sort` (the one pipeline of every engine), both stderr streams to the
+    log; returns what `meanwhile()` returns, run while the two work. A failing `command` is
+    first given to `failure(rc, drain)` (which may raise a more specific error), then a dead
+    sorter is blamed (it makes the aligner fail with SIGPIPE), then the aligner."""
+    logger.info("running: %s | samtools sort", shlex.join(command))
+    aligner = sorter = None
+    try:
+        aligner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        drain = _StderrDrain(aligner.stderr, label, on_line)
+        drain.start()
+        sorter = subprocess.Popen(sort_cmd, stdin=aligner.stdout, stderr=subprocess.PIPE)
+        aligner.stdout.close()  # the sorter owns the read end now
+        sort_drain = _StderrDrain(sorter.stderr, "samtools sort")
+        sort_drain.start()
+        result = meanwhile() if meanwhile is not None else None
+        aligner_rc = aligner.wait()
+        if aligner_rc != 0 and failure is not None:
+            failure(aligner_rc, drain)
+        with timed(logger, "sorting and indexing (rest)"):
+            sorter_rc = sorter.wait()
+        if sorter_rc != 0:
+            raise RuntimeError(f"samtools sort failed (exit code {sorter_rc}): "
+                               f"{sort_drain.tail()}")
+        if aligner_rc != 0:
+            raise RuntimeError(f"{label} failed (exit code {aligner_rc}): {drain.tail()}")
+        drain.join(timeout=5)
+        for line in drain.lines:
+            logger.info("%s: %s", label, line)
+        return result
+    finally:
+        _kill(aligner, sorter)
 
 
 def _kill(*procs) -> None:
@@ -153,40 +173,16 @@ def _run_mappy(command: list[str], fq1, fq2, sort_cmd: list[str], progress) -> i
         if match := _MAPPED.search(line):
             progress.add(int(match[1]) // len(inputs))
 
-    mapper = sorter = None
-    sam_read, sam_write = os.pipe()
-    try:
-        try:
-            sorter = subprocess.Popen(sort_cmd, stdin=sam_read, stderr=subprocess.PIPE)
-            mapper = subprocess.Popen([*command, *inputs], stdout=sam_write,
-                                      stderr=subprocess.PIPE)
-        finally:
-            os.close(sam_read)
-            os.close(sam_write)
-        map_drain = _StderrDrain(mapper.stderr, "minimap2 (mappy)", count_mapped)
-        sort_drain = _StderrDrain(sorter.stderr, "samtools sort")
-        map_drain.start()
-        sort_drain.start()
-        checked = reads.check(fq1, fq2)
-        _check_mapper(mapper.wait(), map_drain, sorter, sort_drain)
-        with timed(logger, "sorting and indexing (rest)"):
-            _finish(sorter, sort_drain, "samtools sort")
-    finally:
-        _kill(mapper, sorter)
-    map_drain.join(timeout=5)
-    for line in map_drain.lines:
-        logger.info("minimap2 (mappy): %s", line)
+    checked = _pipe_to_sorter([*command, *inputs], "minimap2 (mappy)", sort_cmd, count_mapped,
+                              lambda: reads.check(fq1, fq2), _mapper_failure)
     if progress.reads != checked:
         raise RuntimeError(f"minimap2 mapped {progress.reads:,} reads (pairs) of the "
                            f"{checked:,} in {', '.join(inputs)}")
     return checked
 
 
-def _check_mapper(rc: int, drain, sorter, sort_drain) -> None:
-    """The mapper's own failures first (the sorter then fails too, on an empty input); else a
-    dead sorter, which makes the mapper fail (SIGPIPE); else the mapper's exit code."""
-    if rc == 0:
-        return
+def _mapper_failure(rc: int, drain) -> None:
+    """libminimap2's own exit codes as errors (the sorter then fails too, on empty input)."""
     # minimap2's messages without its "[M::...]" progress lines
     said = "; ".join(line for line in drain.tail().splitlines() if not line.startswith("[M::"))
     if rc == libminimap2.EXIT_NO_LIBRARY:
@@ -197,9 +193,6 @@ def _check_mapper(rc: int, drain, sorter, sort_drain) -> None:
     if rc == libminimap2.EXIT_BAD_REFERENCE:
         raise GenoganInputError(f"minimap2 (mappy) cannot use the reference: {said}",
                                 fix="give a readable FASTA (plain or gzip) or a minimap2 .mmi")
-    if sorter.poll() not in (None, 0):
-        _finish(sorter, sort_drain, "samtools sort")
-    raise RuntimeError(f"minimap2 (mappy) failed (exit code {rc}): {said or drain.tail()}")
 
 
 def _require_binary(name: str, engine: str, pkg: str) -> str:
@@ -324,31 +317,6 @@ def _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line,
     return [exe, "mem", "-t", str(threads), "-R", rg_line, str(index or reference), *reads]
 
 
-def _run_binary(command, tmp_bam, tmp_bai, threads, sort_mem) -> None:
-    """`aligner ... | samtools sort` with both stderr streams going to the log."""
-    logger.info("running: %s | samtools sort", shlex.join(command))
-    aligner = sorter = None
-    try:
-        aligner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        drain = _StderrDrain(aligner.stderr, Path(command[0]).name)
-        drain.start()
-        sorter, sort_drain = _start_sorter(tmp_bam, tmp_bai, threads, sort_mem,
-                                           stdin=aligner.stdout)
-        aligner.stdout.close()  # the sorter owns the read end now
-        name = Path(command[0]).name
-        aligner_rc, sorter_rc = aligner.wait(), sorter.wait()
-        if sorter_rc != 0:  # checked first: a dead sorter also makes the aligner fail (SIGPIPE)
-            raise RuntimeError(f"samtools sort failed (exit code {sorter_rc}): "
-                               f"{sort_drain.tail()}")
-        if aligner_rc != 0:
-            raise RuntimeError(f"{name} failed (exit code {aligner_rc}): {drain.tail()}")
-        drain.join(timeout=5)
-        for line in drain.lines:
-            logger.info("%s: %s", name, line)
-    finally:
-        _kill(aligner, sorter)
-
-
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
@@ -384,7 +352,8 @@ def align_sample(reference, fq1, fq2=None, out_bam=None, sample: str | None = No
         else:
             command = _binary_command(engine, reference, fq1, fq2, threads, preset, rg_line,
                                       index)
-            _run_binary(command, tmp_bam, tmp_bai, threads, sort_mem)
+            _pipe_to_sorter(command, Path(command[0]).name,
+                            _sort_command(tmp_bam, tmp_bai, threads, sort_mem))
     seconds = time.perf_counter() - start
     logger.info("aligned sample '%s' with %s to %s in %.2f s", sample, engine, out_bam, seconds)
     return {"read_pairs": pairs, "seconds": seconds, "engine": engine}
