@@ -1,10 +1,14 @@
 """The light name lists the Snakefile reads agree with the registries that build the objects."""
 
-from genogan.benchmark import augment, names
+from genogan.benchmark import augment, classify, names
 
 
 def test_classical_methods_are_the_augmenters_registered():
     assert set(names.CLASSICAL_METHODS) == set(augment.AUGMENTERS)
+
+
+def test_classifier_names_are_the_classifiers_registered():
+    assert tuple(classify.CLASSIFIERS) == names.CLASSIFIER_NAMES
 
 
 def test_every_arm_method_is_classical_or_a_gan():

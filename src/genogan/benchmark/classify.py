@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -25,7 +25,6 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from genogan.benchmark.augment import synthetic_mask
 from genogan.benchmark.metrics import classification_metrics, default_positive
-from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 
@@ -33,19 +32,10 @@ MLP_HIDDEN = (64, 32)  # the fixed MLP architecture (two ReLU layers)
 
 
 def _model(name: str, seed: int, class_weight, params: dict):
-    if name == "logreg":  # L2 is LogisticRegression's default penalty
-        return LogisticRegression(**{"C": 1.0, "max_iter": 5000, **params},
-                                  class_weight=class_weight, random_state=seed)
-    if name == "random_forest":
-        return RandomForestClassifier(**{"n_estimators": 300, "n_jobs": 1, **params},
-                                      class_weight=class_weight, random_state=seed)
-    if name == "svm":  # RBF; scores from decision_function (no Platt-scaling inner CV)
-        return SVC(**{"C": 1.0, "kernel": "rbf", "gamma": "scale", **params},
-                   class_weight=class_weight, random_state=seed)
-    if name == "mlp":
-        return MLP(**params, class_weight=class_weight, random_state=seed)
-    raise GenoganInputError(f"unknown classifier {name!r}",
-                            fix=f"use one of: {', '.join(CLASSIFIERS)}")
+    if name not in CLASSIFIERS:
+        raise GenoganInputError(f"unknown classifier {name!r}",
+                                fix=f"use one of: {', '.join(CLASSIFIERS)}")
+    return CLASSIFIERS[name](seed, class_weight, params)
 
 
 class MLP(ClassifierMixin, BaseEstimator):
@@ -74,6 +64,30 @@ class MLP(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         return self.model_.predict_proba(X)
+
+
+# name -> builder(seed, class_weight, params) of the unfitted model; `params` (the config's
+# `benchmark.classifier_params[name]`) override the defaults. Keys: `names.CLASSIFIER_NAMES`.
+CLASSIFIERS = {
+    "logreg": lambda seed, class_weight, params: LogisticRegression(  # L2: the default penalty
+        **{"C": 1.0, "max_iter": 5000, **params}, class_weight=class_weight, random_state=seed),
+    "random_forest": lambda seed, class_weight, params: RandomForestClassifier(
+        **{"n_estimators": 300, "n_jobs": 1, **params}, class_weight=class_weight,
+        random_state=seed),
+    # RBF; scores from decision_function (no Platt-scaling inner CV)
+    "svm": lambda seed, class_weight, params: SVC(
+        **{"C": 1.0, "kernel": "rbf", "gamma": "scale", **params}, class_weight=class_weight,
+        random_state=seed),
+    "mlp": lambda seed, class_weight, params: MLP(**params, class_weight=class_weight,
+                                                  random_state=seed),
+    # Small-cohort defaults: no early stopping, so no inner validation set is carved out of
+    # folds of a few dozen samples and the fit is deterministic ("auto" turns it on above
+    # 10,000 samples); min_samples_leaf 5, as the default 20 allows no split below 40 training
+    # samples (AUROC exactly 0.5 on demo-sized 32-sample folds, measured).
+    "hist_gb": lambda seed, class_weight, params: HistGradientBoostingClassifier(
+        **{"max_iter": 200, "learning_rate": 0.1, "min_samples_leaf": 5,
+           "early_stopping": False, **params}, class_weight=class_weight, random_state=seed),
+}
 
 
 def build_classifier(name: str, seed: int = 0, class_weight=None,

@@ -15,7 +15,7 @@ from genogan.errors import GenoganInputError
 # Classical (non-GAN) augmenters; every other arm method names a GAN model of the GAN stage.
 CLASSICAL_METHODS = ("none", "class_weight", "smote", "random_oversample", "gaussian_noise",
                      "mixup", "gaussian_pca")
-CLASSIFIER_NAMES = ("logreg", "random_forest", "svm", "mlp")
+CLASSIFIER_NAMES = ("logreg", "random_forest", "svm", "mlp", "hist_gb")
 # The non-adversarial comparator every GAN arm is also tested against (paired, same splits): a
 # GAN that cannot beat a class-conditional Gaussian in the same reduced space has not earned it.
 COMPARATOR = "gaussian_pca"
