@@ -126,7 +126,7 @@ def end_to_end(model, params, n, d, batch, epochs, jit):
     """samples/s of `train_gan` itself (tf.data, per-epoch bookkeeping; monitoring off)."""
     import logging
 
-    from genogan.gan.train import train_gan
+    from genogan.generators.train import train_model
 
     rng = np.random.default_rng(1)
     X = rng.gamma(2.0, size=(n, d))
@@ -135,7 +135,7 @@ def end_to_end(model, params, n, d, batch, epochs, jit):
     cfg = {"epochs": epochs, "batch_size": batch, "monitor_every": 10**6,
            "checkpoint_every": 10**6, "jit_compile": jit}
     logging.getLogger("genogan").setLevel(logging.WARNING)
-    tr = train_gan(X, y, model=model, params=params, seed=1, config=cfg)
+    tr = train_model(X, y, model=model, params=params, seed=1, config=cfg)
     seconds = tr.history["seconds"].iloc[1:].sum()  # epoch 1 includes tracing
     steps = (epochs - 1) * (n // min(batch, n))
     return steps * min(batch, n) / seconds
@@ -153,8 +153,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="TF threads (0: TF default)")
     args = ap.parse_args(argv)
 
-    from genogan.gan import runtime
-    from genogan.gan.models import get_model_class
+    from genogan.generators import runtime
+    from genogan.generators.gans import get_model_class
 
     runtime.configure_threads(args.threads or None)
     tf = runtime.tf

@@ -99,7 +99,7 @@ def build_datasets(name: str, splits: list[str], cfg: dict) -> Path:
 
 
 def pool_counts(y, amount: dict) -> dict:
-    from genogan.gan.amount import synthetic_counts
+    from genogan.generators.amount import synthetic_counts
 
     amount = {"mode": "multiple", "value": 5, **(amount or {})}
     return synthetic_counts(y, amount["mode"], amount["value"])
@@ -108,15 +108,15 @@ def pool_counts(y, amount: dict) -> dict:
 def gan_pool(train, model: str, seed: int, gan_cfg: dict):
     """Train like rule train_gan, then sample the pool like rule generate."""
     from genogan.features import FeatureMatrix
-    from genogan.gan.pipeline import model_params_from, train_config_from
-    from genogan.gan.synthesis import generate_arrays
-    from genogan.gan.train import train_gan
+    from genogan.generators.pipeline import model_params_from, train_config_from
+    from genogan.generators.synthesis import generate_arrays
+    from genogan.generators.train import train_model
 
-    trained = train_gan(train.X, train.y, model=model, params=model_params_from(gan_cfg, model),
+    trained = train_model(train.X, train.y, model=model, params=model_params_from(gan_cfg, model),
                         seed=seed, config=train_config_from(gan_cfg),
                         logger=logging.getLogger("bench"))
     counts = pool_counts(train.y, gan_cfg.get("amount"))
-    X, y = generate_arrays(trained.gan, trained.preprocessor, trained.classes, counts, seed)
+    X, y = generate_arrays(trained.model, trained.preprocessor, trained.classes, counts, seed)
     samples = np.asarray([f"syn_{model}_{seed}_{i}" for i in range(len(y))], dtype=object)
     return FeatureMatrix(X=X, y=y, samples=samples, feature_names=list(train.feature_names))
 
@@ -134,7 +134,7 @@ def available(model: str) -> bool:
         from genogan.benchmark import augment
 
         return model in augment.AUGMENTERS
-    from genogan.gan.models import MODELS
+    from genogan.generators.gans import MODELS
 
     return model in MODELS
 

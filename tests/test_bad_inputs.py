@@ -47,16 +47,16 @@ def kill_at(epoch):
 
 
 def same_generator(a, b):
-    wa, wb = a.gan.generator.get_weights(), b.gan.generator.get_weights()
+    wa, wb = a.model.generator.get_weights(), b.model.generator.get_weights()
     return len(wa) == len(wb) and all(np.array_equal(x, z) for x, z in zip(wa, wb, strict=True))
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from genogan.gan import save_trained, train_gan
+    from genogan.generators import save_trained, train_model
 
     X, y = gan_data()
-    trained = train_gan(X, y, params=TINY, seed=2, config=QUICK)
+    trained = train_model(X, y, params=TINY, seed=2, config=QUICK)
     out = tmp_path_factory.mktemp("model")
     save_trained(trained, out)
     return out
@@ -71,22 +71,23 @@ def copy_model(model_dir, tmp_path):
 
 
 def test_fingerprint_covers_every_setting_that_changes_weights():
-    from genogan.gan.store import checkpoint_fingerprint
-    from genogan.gan.train import TrainConfig
+    from genogan.generators.checkpoints import checkpoint_fingerprint
+    from genogan.generators.train import training_settings as TrainConfig
 
     X, y = gan_data()
-    base = dict(X=X, y=y, model="cwgan_gp", params=TINY, seed=1, train_config=TrainConfig(),
+    base = dict(X=X, y=y, model="cwgan_gp", params=TINY, seed=1, train_config=TrainConfig({}),
                 runtime={"precision": "float32", "jit": False})
     ref = checkpoint_fingerprint(**base)
-    changes = {"train_config": [TrainConfig(epochs=299), TrainConfig(batch_size=16),
-                                TrainConfig(preprocess={"mode": "none"})],
+    changes = {"train_config": [TrainConfig({"epochs": 299}), TrainConfig({"batch_size": 16}),
+                                TrainConfig({"preprocess": {"mode": "none"}}),
+                                TrainConfig({"selection": {"refit": True}})],
                "seed": [2], "model": ["vanilla_gan"], "params": [{**TINY, "latent_dim": 9}],
                "runtime": [{"precision": "mixed_float16", "jit": False}],
                "y": [y[::-1]], "X": [X + 1e-12]}
     for key, values in changes.items():
         for value in values:
             assert checkpoint_fingerprint(**{**base, key: value}) != ref, (key, value)
-    same = {**base, "train_config": TrainConfig(keep_checkpoints=True)}
+    same = {**base, "train_config": TrainConfig({"keep_checkpoints": True})}
     assert checkpoint_fingerprint(**same) == ref  # keeping checkpoints changes no weight
 
 
@@ -94,19 +95,19 @@ def test_fingerprint_covers_every_setting_that_changes_weights():
 def test_checkpoint_for_fewer_epochs_is_not_resumed(tmp_path, caplog):
     """Before: `epochs` was not in the fingerprint; a checkpoint at epoch 4 was 'resumed' by a
     3-epoch run, which returned the 4-epoch generator."""
-    from genogan.gan import train_gan
+    from genogan.generators import train_model
 
     X, y = gan_data()
     ckpt = tmp_path / "ckpt"
     with pytest.raises(Killed):
-        train_gan(X, y, params=TINY, seed=1, config={**QUICK, "epochs": 6}, checkpoint_dir=ckpt,
+        train_model(X, y, params=TINY, seed=1, config={**QUICK, "epochs": 6}, checkpoint_dir=ckpt,
                   on_epoch_end=kill_at(5))
     cfg = {**QUICK, "epochs": 3}
     with caplog.at_level(logging.WARNING, logger="genogan"):
-        resumed = train_gan(X, y, params=TINY, seed=1, config=cfg, checkpoint_dir=ckpt)
+        resumed = train_model(X, y, params=TINY, seed=1, config=cfg, checkpoint_dir=ckpt)
     assert "other data or settings" in caplog.text
     assert resumed.info["epochs_trained"] == 3
-    fresh = train_gan(X, y, params=TINY, seed=1, config=cfg)
+    fresh = train_model(X, y, params=TINY, seed=1, config=cfg)
     assert same_generator(resumed, fresh)
 
 
@@ -115,12 +116,12 @@ def test_checkpoint_for_fewer_epochs_is_not_resumed(tmp_path, caplog):
 def test_corrupt_checkpoint_is_discarded_and_training_restarts(tmp_path, caplog, damage):
     """Before: a truncated checkpoint gave `IndexError: Read less bytes than requested` on every
     rerun until checkpoints/ was deleted by hand."""
-    from genogan.gan import train_gan
+    from genogan.generators import train_model
 
     X, y = gan_data()
     ckpt = tmp_path / "ckpt"
     with pytest.raises(Killed):
-        train_gan(X, y, params=TINY, seed=1, config=QUICK, checkpoint_dir=ckpt,
+        train_model(X, y, params=TINY, seed=1, config=QUICK, checkpoint_dir=ckpt,
                   on_epoch_end=kill_at(3))
     if damage == "garbage_state":
         (ckpt / "checkpoint").write_bytes(b"\xff\x00 not a checkpoint state")
@@ -129,14 +130,14 @@ def test_corrupt_checkpoint_is_discarded_and_training_restarts(tmp_path, caplog,
         target = next(p for p in ckpt.iterdir() if p.name.endswith(suffix))
         target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
     with caplog.at_level(logging.WARNING, logger="genogan"):
-        rerun = train_gan(X, y, params=TINY, seed=1, config=QUICK, checkpoint_dir=ckpt)
+        rerun = train_model(X, y, params=TINY, seed=1, config=QUICK, checkpoint_dir=ckpt)
     assert "training from scratch" in caplog.text
-    fresh = train_gan(X, y, params=TINY, seed=1, config=QUICK)
+    fresh = train_model(X, y, params=TINY, seed=1, config=QUICK)
     assert same_generator(rerun, fresh)
 
 
 def test_truncated_weights_file_names_path_and_fix(model_dir, tmp_path):
-    from genogan.gan.pipeline import generate_file
+    from genogan.generators.pipeline import generate_file
 
     model = copy_model(model_dir, tmp_path)
     weights = model / "generator.weights.h5"
@@ -166,7 +167,7 @@ def _overwrite_kernel(path, n_bytes=4096):
 
 def test_same_size_weights_corruption_is_detected(model_dir, tmp_path):
     """Before: 4 KiB of 0xFF in a weight matrix made `generate` write all-NaN samples silently."""
-    from genogan.gan.pipeline import generate_file
+    from genogan.generators.pipeline import generate_file
 
     model = copy_model(model_dir, tmp_path)
     weights = model / "generator.weights.h5"
@@ -181,7 +182,7 @@ def test_same_size_weights_corruption_is_detected(model_dir, tmp_path):
 
 
 def test_corrupt_model_json_names_path(model_dir, tmp_path):
-    from genogan.gan import load_trained
+    from genogan.generators import load_trained
 
     model = copy_model(model_dir, tmp_path)
     (model / "model.json").write_text('{"format_version": 1, "mod')
@@ -191,7 +192,7 @@ def test_corrupt_model_json_names_path(model_dir, tmp_path):
 
 
 def test_generated_samples_checked_finite_and_in_range():
-    from genogan.gan.store import SANE_RANGE_FACTOR, check_generated
+    from genogan.generators.store import SANE_RANGE_FACTOR, check_generated
 
     good = np.zeros((3, 2))
     check_generated(good, good)
@@ -938,8 +939,6 @@ def test_sigkill_during_gan_training_then_unlock_and_rerun_is_identical(tmp_path
 def test_gan_layers_without_reduced_space_checked_at_validation(tmp_path):
     """With `gan.preprocess.rank: null` the outer layers have one unit per feature: a default
     vanilla GAN on 32,896 canonical 8-mers does not fit 500 MB."""
-    from genogan.cohort_check import gan_weight_count
-
     config = reads_sheet(tmp_path)
     config["kmers"] = {"k": 8}
     config["benchmark"].update(arms=["none", "vanilla_gan"])
@@ -951,6 +950,9 @@ def test_gan_layers_without_reduced_space_checked_at_validation(tmp_path):
     config["gan"]["preprocess"]["rank"] = "auto"  # the default reduced space: layers ~ rank
     assert len(validate(config)[0]) == 2 * N_PER_CLASS
     # oracle: generator (1 noise + 1 class) -> 3 -> 1, critic (1 feature + 1 class) -> 2 -> 1
-    assert gan_weight_count(1, 1, {"latent_dim": 1, "generator_units": [3],
-                                   "critic_units": [2]}) == (2 * 3 + 3) + (3 * 1 + 1) + \
+    from genogan.generators.registry import model_class
+
+    tiny = {"latent_dim": 1, "generator_units": [3], "critic_units": [2],
+            "conditioning": "concat"}
+    assert model_class("cwgan_gp").weight_count(1, 1, tiny) == (2 * 3 + 3) + (3 * 1 + 1) + \
         (2 * 2 + 2) + (2 * 1 + 1)

@@ -115,17 +115,17 @@ def test_in_process_benchmark_trains_real_gans_on_training_folds_only(monkeypatc
     """run_benchmark with a real cWGAN-GP (few epochs): one GAN per fold and seed, fitted on that
     fold's training rows only; only the INVALID leaky arm's GAN sees the whole cohort."""
     from genogan.benchmark.run import run_benchmark
-    from genogan.gan.augment import GANAugmenter
+    from genogan.generators.augment import GeneratorAugmenter
 
     fm = _matrix(10, 14, p=12, seed=2)
     fits = []
-    original = GANAugmenter.fit
+    original = GeneratorAugmenter.fit
 
     def recording_fit(self, X, y):
         fits.append({np.asarray(r).tobytes() for r in np.asarray(X)})
         return original(self, X, y)
 
-    monkeypatch.setattr(GANAugmenter, "fit", recording_fit)
+    monkeypatch.setattr(GeneratorAugmenter, "fit", recording_fit)
     cfg = {"folds": 2, "repeats": 1, "generator_seeds": [1], "classifiers": ["logreg", "svm"],
            "arms": ["none", "cwgan_gp"],
            "augmenter_params": {"cwgan_gp": {"epochs": 4, "monitor_every": 2}},

@@ -10,19 +10,19 @@ import pytest
 
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix, read_matrix, write_matrix
-from genogan.gan import (
-    MODELS,
-    GANAugmenter,
+from genogan.generators import (
+    GeneratorAugmenter,
     generate,
     generate_arrays,
     load_trained,
     mmd_rbf,
     output_paths,
     save_trained,
-    train_gan,
+    train_model,
 )
-from genogan.gan.models import VanillaCGAN
-from genogan.gan.pipeline import generate_file, train_file
+from genogan.generators.gans import VanillaCGAN
+from genogan.generators.registry import model_class
+from genogan.generators.pipeline import generate_file, train_file
 
 TINY = {
     "cwgan_gp": {"latent_dim": 8, "generator_units": [16], "critic_units": [16], "n_critic": 2},
@@ -57,7 +57,7 @@ def assert_same_weights(a, b):
 @pytest.fixture(scope="module")
 def trained():
     X, y = kmer_like()
-    return train_gan(X, y, model="cwgan_gp", params=TINY["cwgan_gp"], seed=3, config=QUICK,
+    return train_model(X, y, model="cwgan_gp", params=TINY["cwgan_gp"], seed=3, config=QUICK,
                      feature_names=[f"k{i}" for i in range(X.shape[1])])
 
 
@@ -85,39 +85,42 @@ def test_history_and_info(trained):
 
 
 def test_generated_shapes_dtypes_and_compositional_validity(trained):
-    X, y = generate_arrays(trained.gan, trained.preprocessor, trained.classes,
+    X, y = generate_arrays(trained.model, trained.preprocessor, trained.classes,
                            {"case": 7, "control": 5}, seed=11)
     assert X.shape == (12, 30) and X.dtype == np.float64
     assert y.tolist() == ["case"] * 7 + ["control"] * 5
     assert (X >= 0).all()
     np.testing.assert_allclose(X.sum(axis=1), 1.0, rtol=1e-12)
     assert (X[:, -1] == 0).all()
-    X2, _ = generate_arrays(trained.gan, trained.preprocessor, trained.classes,
+    X2, _ = generate_arrays(trained.model, trained.preprocessor, trained.classes,
                             {"case": 7, "control": 5}, seed=11)
     np.testing.assert_array_equal(X, X2)  # same seed, same samples
-    X3, _ = generate_arrays(trained.gan, trained.preprocessor, trained.classes,
+    X3, _ = generate_arrays(trained.model, trained.preprocessor, trained.classes,
                             {"case": 7, "control": 5}, seed=12)
     assert not np.array_equal(X, X3)
 
 
 def test_model_directory_round_trip(trained, model_dir):
     paths = output_paths(model_dir)
-    for p in paths.values():
-        assert p.exists() and p.stat().st_size > 0
-    assert sorted(f.name for f in model_dir.iterdir()) == sorted(p.name for p in paths.values())
+    files = [*(p.name for p in paths.values()), "generator.weights.h5", "critic.weights.h5"]
+    for name in files:
+        assert (model_dir / name).stat().st_size > 0
+    assert sorted(f.name for f in model_dir.iterdir()) == sorted(files)
     assert paths["loss"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     meta = json.loads(paths["model"].read_text())
     assert meta["model"] == "cwgan_gp" and meta["classes"] == ["case", "control"]
+    assert meta["family"] == "adversarial" and meta["networks"] == ["generator", "critic"]
+    assert meta["sampling_networks"] == ["generator"]
     assert meta["params"]["critic_units"] == [16] and meta["seed"] == 3
     assert meta["feature_names"][:2] == ["k0", "k1"] and meta["config"] == {"note": "test"}
     hist = pd.read_csv(paths["history"], sep="\t")
     assert list(hist["epoch"]) == [1, 2, 3, 4]
-    loaded = load_trained(model_dir, with_critic=True)
-    assert_same_weights(loaded.gan.generator, trained.gan.generator)
-    assert_same_weights(loaded.gan.critic, trained.gan.critic)
+    loaded = load_trained(model_dir, all_networks=True)
+    assert_same_weights(loaded.model.generator, trained.model.generator)
+    assert_same_weights(loaded.model.critic, trained.model.critic)
     counts = {"case": 3, "control": 4}
     fm = generate(model_dir, counts, seed=5)
-    X, y = generate_arrays(trained.gan, trained.preprocessor, trained.classes, counts, seed=5)
+    X, y = generate_arrays(trained.model, trained.preprocessor, trained.classes, counts, seed=5)
     np.testing.assert_array_equal(fm.X, X)
     assert fm.y.tolist() == y.tolist()
     assert fm.samples.tolist()[:2] == ["syn_cwgan_gp_5_0", "syn_cwgan_gp_5_1"]
@@ -183,7 +186,7 @@ def test_vanilla_gan_layer_stack_matches_issue():
     assert describe(gan.generator) == gen
     assert describe(gan.critic) == disc
     assert gan.critic_role == "discriminator"
-    for opt in (gan.g_optimizer, gan.d_optimizer):
+    for opt in (gan.generator_optimizer, gan.critic_optimizer):
         assert float(opt.learning_rate) == pytest.approx(2e-4) and opt.beta_1 == 0.5
     # conditioning: one-hot label concatenated to noise (latent 100) and to the sample
     assert gan.generator.get_layer("condition").output.shape[-1] == 100 + 2
@@ -191,15 +194,15 @@ def test_vanilla_gan_layer_stack_matches_issue():
 
 
 def test_cwgan_gp_uses_paper_settings():
-    gan = MODELS["cwgan_gp"](n_features=12, n_classes=3, seed=0)
+    gan = model_class("cwgan_gp")(n_features=12, n_classes=3, seed=0)
     assert gan.params["n_critic"] == 5 and gan.params["gp_weight"] == 10.0
-    assert gan.d_optimizer.beta_1 == 0.0 and gan.d_optimizer.beta_2 == 0.9
+    assert gan.critic_optimizer.beta_1 == 0.0 and gan.critic_optimizer.beta_2 == 0.9
     # lr 1e-3 instead of the paper's 1e-4: a few tens of samples give one step per epoch
-    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(gan.critic_optimizer.learning_rate) == pytest.approx(1e-3)
     assert not any(type(layer).__name__ == "BatchNormalization" for layer in gan.critic.layers)
     # projection conditioning: the label only enters through <embed(y), phi(x)>
     assert gan.critic.get_layer("projection") is not None
-    concat = MODELS["cwgan_gp"](12, 3, {"conditioning": "concat"}, seed=0)
+    concat = model_class("cwgan_gp")(12, 3, {"conditioning": "concat"}, seed=0)
     assert concat.critic.get_layer("condition").output.shape[-1] == 12 + 3
 
 
@@ -208,12 +211,12 @@ def test_cwgan_gp_uses_paper_settings():
 def test_same_seed_gives_bit_identical_weights(model):
     X, y = kmer_like(24, 20)
     cfg = {**QUICK, "epochs": 3}
-    a = train_gan(X, y, model=model, params=TINY[model], seed=5, config=cfg)
-    b = train_gan(X, y, model=model, params=TINY[model], seed=5, config=cfg)
-    c = train_gan(X, y, model=model, params=TINY[model], seed=6, config=cfg)
-    assert_same_weights(a.gan.generator, b.gan.generator)
-    assert_same_weights(a.gan.critic, b.gan.critic)
-    assert not np.array_equal(weights(a.gan.generator)[0], weights(c.gan.generator)[0])
+    a = train_model(X, y, model=model, params=TINY[model], seed=5, config=cfg)
+    b = train_model(X, y, model=model, params=TINY[model], seed=5, config=cfg)
+    c = train_model(X, y, model=model, params=TINY[model], seed=6, config=cfg)
+    assert_same_weights(a.model.generator, b.model.generator)
+    assert_same_weights(a.model.critic, b.model.critic)
+    assert not np.array_equal(weights(a.model.generator)[0], weights(c.model.generator)[0])
     pd.testing.assert_frame_equal(a.history.drop(columns="seconds"),
                                   b.history.drop(columns="seconds"))
 
@@ -225,13 +228,13 @@ def test_weights_do_not_depend_on_how_steps_are_grouped_into_graph_calls(model):
     the same losses."""
     X, y = kmer_like(24, 20)
     base = {**QUICK, "epochs": 6, "selection": {"validation_fraction": 0.0}}
-    each = train_gan(X, y, model=model, params=TINY[model], seed=5,
+    each = train_model(X, y, model=model, params=TINY[model], seed=5,
                      config={**base, "monitor_every": 1, "checkpoint_every": 1})
-    once = train_gan(X, y, model=model, params=TINY[model], seed=5,
+    once = train_model(X, y, model=model, params=TINY[model], seed=5,
                      config={**base, "monitor_every": 6, "checkpoint_every": 6})
     assert each.info["batch_size"] == 8  # 3 steps per epoch
-    assert_same_weights(each.gan.generator, once.gan.generator)
-    assert_same_weights(each.gan.critic, once.gan.critic)
+    assert_same_weights(each.model.generator, once.model.generator)
+    assert_same_weights(each.model.critic, once.model.critic)
     losses = [c for c in once.history.columns if c.endswith("loss")]
     assert losses
     pd.testing.assert_frame_equal(each.history[losses], once.history[losses])
@@ -240,25 +243,25 @@ def test_weights_do_not_depend_on_how_steps_are_grouped_into_graph_calls(model):
 @pytest.mark.parametrize("model", ["cwgan_gp", "vanilla_gan"])
 def test_traced_step_shared_across_trainings_leaks_no_state(model, monkeypatch):
     """Trainings in one process share the traced step of their architecture (train_gan's
-    compiled_gan cache): a training run after another one of the same shape on other data must
+    compiled_model cache): a training run after another one of the same shape on other data must
     end bit for bit where it ends in a fresh cache, and an earlier result must not change."""
-    from genogan.gan import train as train_module
+    from genogan.generators import train as train_module
 
     X, y = kmer_like(24, 20)
     X_other, y_other = kmer_like(24, 20, seed=7)
     cfg = {**QUICK, "epochs": 3}
     monkeypatch.setattr(train_module, "_COMPILED", {})
-    alone = train_gan(X, y, model=model, params=TINY[model], seed=5, config=cfg)
-    kept = weights(alone.gan.generator)
+    alone = train_model(X, y, model=model, params=TINY[model], seed=5, config=cfg)
+    kept = weights(alone.model.generator)
     traced = set(train_module._COMPILED)  # the fit's and the refit's generator widths
-    other = train_gan(X_other, y_other, model=model, params=TINY[model], seed=6, config=cfg)
-    after = train_gan(X, y, model=model, params=TINY[model], seed=5, config=cfg)
+    other = train_model(X_other, y_other, model=model, params=TINY[model], seed=6, config=cfg)
+    after = train_model(X, y, model=model, params=TINY[model], seed=5, config=cfg)
     assert set(train_module._COMPILED) == traced  # same shapes: no new trace
-    assert_same_weights(alone.gan.generator, after.gan.generator)
-    assert_same_weights(alone.gan.critic, after.gan.critic)
-    for w, k in zip(weights(alone.gan.generator), kept, strict=True):  # a copy, not the host
+    assert_same_weights(alone.model.generator, after.model.generator)
+    assert_same_weights(alone.model.critic, after.model.critic)
+    for w, k in zip(weights(alone.model.generator), kept, strict=True):  # a copy, not the host
         np.testing.assert_array_equal(w, k)
-    assert not np.array_equal(weights(other.gan.generator)[0], kept[0])
+    assert not np.array_equal(weights(other.model.generator)[0], kept[0])
     pd.testing.assert_frame_equal(alone.history.drop(columns="seconds"),
                                   after.history.drop(columns="seconds"))
 
@@ -270,7 +273,7 @@ def test_reinitialise_is_a_fresh_build_of_that_seed(model):
     must equal a GAN built with seed 8, weight for weight and optimizer variable for variable."""
     import tensorflow as tf
 
-    cls = MODELS[model]
+    cls = model_class(model)
     host = cls(12, 2, TINY[model], seed=3)
     real = tf.random.stateless_normal((16, 12), seed=[1, 2])
     labels = tf.one_hot(np.arange(16) % 2, 2)
@@ -281,8 +284,8 @@ def test_reinitialise_is_a_fresh_build_of_that_seed(model):
     host.reinitialise(8)
     assert_same_weights(host.generator, fresh.generator)
     assert_same_weights(host.critic, fresh.critic)
-    for mine, theirs in ((host.g_optimizer, fresh.g_optimizer),
-                         (host.d_optimizer, fresh.d_optimizer)):
+    for mine, theirs in ((host.generator_optimizer, fresh.generator_optimizer),
+                         (host.critic_optimizer, fresh.critic_optimizer)):
         for a, b in zip(mine.variables, theirs.variables, strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert host.seed == 8
@@ -322,10 +325,10 @@ def test_resume_after_kill_equals_uninterrupted_run(model, tmp_path):
     assert (ckpt / "checkpoint").exists()
     train_file(data, resumed, gan_cfg=cfg, model=model, seed=9, checkpoint_dir=ckpt)
     assert not ckpt.exists()  # checkpoints removed after success
-    a = load_trained(straight, with_critic=True)
-    b = load_trained(resumed, with_critic=True)
-    assert_same_weights(a.gan.generator, b.gan.generator)
-    assert_same_weights(a.gan.critic, b.gan.critic)
+    a = load_trained(straight, all_networks=True)
+    b = load_trained(resumed, all_networks=True)
+    assert_same_weights(a.model.generator, b.model.generator)
+    assert_same_weights(a.model.critic, b.model.critic)
     ha = pd.read_csv(straight / "history.tsv", sep="\t").drop(columns="seconds")
     hb = pd.read_csv(resumed / "history.tsv", sep="\t").drop(columns="seconds")
     pd.testing.assert_frame_equal(ha, hb)
@@ -336,25 +339,25 @@ def test_checkpoint_of_other_data_is_not_resumed(tmp_path, caplog):
     ckpt = tmp_path / "ckpt"
     cfg = {**QUICK, "epochs": 4, "keep_checkpoints": True}
     with pytest.raises(Killed):
-        train_gan(X, y, params=TINY["cwgan_gp"], seed=1, config=cfg, checkpoint_dir=ckpt,
+        train_model(X, y, params=TINY["cwgan_gp"], seed=1, config=cfg, checkpoint_dir=ckpt,
                   on_epoch_end=kill_at(3))
     X2 = kmer_like(24, 20, seed=1)[0]
     with caplog.at_level(logging.WARNING, logger="genogan"):
-        a = train_gan(X2, y, params=TINY["cwgan_gp"], seed=1, config=cfg, checkpoint_dir=ckpt)
+        a = train_model(X2, y, params=TINY["cwgan_gp"], seed=1, config=cfg, checkpoint_dir=ckpt)
     assert "other data or settings" in caplog.text
-    b = train_gan(X2, y, params=TINY["cwgan_gp"], seed=1, config=cfg)
-    assert_same_weights(a.gan.generator, b.gan.generator)
+    b = train_model(X2, y, params=TINY["cwgan_gp"], seed=1, config=cfg)
+    assert_same_weights(a.model.generator, b.model.generator)
 
 
 def test_early_stopping_keeps_best_generator():
     X, y = kmer_like(24, 20)
     cfg = {"epochs": 10, "batch_size": 8, "monitor_every": 1, "checkpoint_every": 5,
-           "early_stopping_patience": 1, "early_stopping_min_delta": 1e9}
-    es = train_gan(X, y, params=TINY["cwgan_gp"], seed=4, config=cfg)
+           "early_stopping": {"patience": 1, "min_delta": 1e9}}
+    es = train_model(X, y, params=TINY["cwgan_gp"], seed=4, config=cfg)
     assert es.info["stopped_early"] and len(es.history) == 2 and es.info["best_epoch"] == 1
-    one = train_gan(X, y, params=TINY["cwgan_gp"], seed=4,
-                    config={**cfg, "epochs": 1, "early_stopping_patience": 0})
-    assert_same_weights(es.gan.generator, one.gan.generator)  # weights after epoch 1
+    one = train_model(X, y, params=TINY["cwgan_gp"], seed=4,
+                    config={**cfg, "epochs": 1, "early_stopping": {"patience": 0}})
+    assert_same_weights(es.model.generator, one.model.generator)  # weights after epoch 1
 
 
 # ---- learning a known distribution -------------------------------------------------------------
@@ -374,11 +377,11 @@ def test_generator_learns_class_conditional_gaussians():
     params = {"latent_dim": 32, "generator_units": [64, 64], "critic_units": [64, 64],
               "learning_rate": 2e-4}
     cfg = {"epochs": 150, "batch_size": 32, "monitor_every": 50, "checkpoint_every": 1000}
-    tr = train_gan(X, y, params=params, seed=1, config=cfg)
-    untrained = MODELS["cwgan_gp"](20, 2, params, seed=2)
+    tr = train_model(X, y, params=params, seed=1, config=cfg)
+    untrained = model_class("cwgan_gp")(20, 2, params, seed=2)
     Xr, yr, _ = two_gaussians(500, np.random.default_rng(5))
     n = {"a": 500, "b": 500}
-    Xg, yg = generate_arrays(tr.gan, tr.preprocessor, tr.classes, n, seed=7)
+    Xg, yg = generate_arrays(tr.model, tr.preprocessor, tr.classes, n, seed=7)
     Xu, yu = generate_arrays(untrained, tr.preprocessor, tr.classes, n, seed=7)
     for c in ("a", "b"):
         dev = np.abs(Xg[yg == c].mean(axis=0) - means[c])
@@ -398,20 +401,20 @@ def test_generator_learns_class_conditional_gaussians():
 WIDE_CHILD = """
 import json, resource, sys
 import numpy as np
-from genogan.gan import generate_arrays, train_gan
+from genogan.generators import generate_arrays, train_model
 rng = np.random.default_rng(0)
 d = 32_896  # canonical 8-mers
 X = rng.gamma(0.5, size=(40, d)) * (rng.random((40, d)) < 0.7)
 X[20:, : d // 10] *= 2
 X /= X.sum(axis=1, keepdims=True)
 y = np.array(["case"] * 20 + ["control"] * 20)
-tr = train_gan(X, y, seed=1, config={"epochs": 4, "batch_size": 20, "monitor_every": 2,
+tr = train_model(X, y, seed=1, config={"epochs": 4, "batch_size": 20, "monitor_every": 2,
                                      "checkpoint_every": 10})
-Xg, yg = generate_arrays(tr.gan, tr.preprocessor, tr.classes, {"case": 50, "control": 50}, 1)
+Xg, yg = generate_arrays(tr.model, tr.preprocessor, tr.classes, {"case": 50, "control": 50}, 1)
 json.dump({"history": tr.history.to_dict(orient="list"),
            "finite": bool(np.isfinite(Xg).all()), "min": float(Xg.min()),
            "row_sum_err": float(np.abs(Xg.sum(axis=1) - 1).max()),
-           "params": tr.gan.generator.count_params() + tr.gan.critic.count_params(),
+           "params": tr.model.generator.count_params() + tr.model.critic.count_params(),
            "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}, sys.stdout)
 """
 
@@ -442,14 +445,14 @@ def test_wide_input_is_stable_and_memory_bounded():
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_with_float32_weights_and_outputs(precision):
     X, y = kmer_like(16, 12)
-    tr = train_gan(X, y, params=TINY["cwgan_gp"], seed=1,
+    tr = train_model(X, y, params=TINY["cwgan_gp"], seed=1,
                    config={**QUICK, "epochs": 1, "precision": precision})
     assert tr.info["precision"] == precision
-    assert tr.gan.generator.get_layer("dense_0").compute_dtype == precision.split("_")[1]
-    assert tr.gan.generator.get_layer("dense_0").kernel.dtype == "float32"
-    scaled = type(tr.gan.d_optimizer).__name__ == "LossScaleOptimizer"
+    assert tr.model.generator.get_layer("dense_0").compute_dtype == precision.split("_")[1]
+    assert tr.model.generator.get_layer("dense_0").kernel.dtype == "float32"
+    scaled = type(tr.model.critic_optimizer).__name__ == "LossScaleOptimizer"
     assert scaled == (precision == "mixed_float16")  # float16 gradients need loss scaling
-    assert tr.gan.generator.output.dtype == "float32"
+    assert tr.model.generator.output.dtype == "float32"
     assert np.isfinite(tr.history["critic_loss"]).all()
 
 
@@ -457,22 +460,22 @@ def test_mixed_precision_trains_with_float32_weights_and_outputs(precision):
 def test_bad_input_errors():
     X, y = kmer_like(16, 12)
     with pytest.raises(GenoganInputError, match="at least 2 classes.*'case'.*condition"):
-        train_gan(X, np.array(["case"] * 16), config=QUICK)
+        train_model(X, np.array(["case"] * 16), config=QUICK)
     bad = X.copy()
     bad[3, 4] = np.nan
     with pytest.raises(GenoganInputError, match="NaN/inf.*row 3, feature column 4"):
-        train_gan(bad, y, config=QUICK)
-    with pytest.raises(GenoganInputError, match="unknown GAN model 'stylegan'.*cwgan_gp, "
+        train_model(bad, y, config=QUICK)
+    with pytest.raises(GenoganInputError, match="unknown generative model 'stylegan'.*cwgan_gp, "
                                                 "vanilla_gan"):
-        train_gan(X, y, model="stylegan", config=QUICK)
+        train_model(X, y, model="stylegan", config=QUICK)
     with pytest.raises(GenoganInputError, match="unknown parameter.*hidden.*critic_units"):
-        train_gan(X, y, params={"hidden": 3}, config=QUICK)
-    with pytest.raises(GenoganInputError, match="unknown training option.*epoch_count"):
-        train_gan(X, y, config={"epoch_count": 3})
-    with pytest.raises(GenoganInputError, match="preprocess option.*scaling.*mode"):
-        train_gan(X, y, config={"preprocess": {"scaling": "robust"}})
+        train_model(X, y, params={"hidden": 3}, config=QUICK)
+    with pytest.raises(GenoganInputError, match="unknown key.*epoch_count"):
+        train_model(X, y, config={"epoch_count": 3})
+    with pytest.raises(GenoganInputError, match="unknown key.*scaling.*under .preprocess"):
+        train_model(X, y, config={"preprocess": {"scaling": "robust"}})
     with pytest.raises(GenoganInputError, match="epochs must be >= 1"):
-        train_gan(X, y, config={"epochs": 0})
+        train_model(X, y, config={"epochs": 0})
 
 
 # ---- imbalanced-learn sampler API ----------------------------------------------------------------
@@ -484,7 +487,7 @@ def test_gan_augmenter_in_imblearn_pipeline():
     X, y_str = kmer_like(30, 12)
     keep = np.r_[0:6, 15:30]  # 6 cases vs 15 controls
     X, y = X[keep], np.where(y_str[keep] == "case", 1, 0)
-    aug = GANAugmenter(params=TINY["cwgan_gp"], seed=2, train={**QUICK, "epochs": 2})
+    aug = GeneratorAugmenter(params=TINY["cwgan_gp"], seed=2, train={**QUICK, "epochs": 2})
     Xr, yr = clone(aug).fit_resample(X, y)
     assert Xr.shape == (30, 12) and yr.dtype == y.dtype
     np.testing.assert_array_equal(Xr[:21], X)  # real rows first, untouched
@@ -495,11 +498,11 @@ def test_gan_augmenter_in_imblearn_pipeline():
     assert pipe.predict(X).shape == (21,)
     assert pipe.named_steps["gan"].sampling_counts_ == {0: 0, 1: 9}
     # the benchmark's amount forms: "balance", a ratio, or the config dict
-    assert GANAugmenter(amount="balance").counts_for(y) == {0: 0, 1: 9}
-    assert GANAugmenter(amount=0.5).counts_for(y) == {0: 8, 1: 3}
-    assert GANAugmenter(amount={"mode": "absolute", "value": 2}).counts_for(y) == {0: 2, 1: 2}
+    assert GeneratorAugmenter(amount="balance").counts_for(y) == {0: 0, 1: 9}
+    assert GeneratorAugmenter(amount=0.5).counts_for(y) == {0: 8, 1: 3}
+    assert GeneratorAugmenter(amount={"mode": "absolute", "value": 2}).counts_for(y) == {0: 2, 1: 2}
     # training options may ride along in params (as the benchmark passes them)
-    model_params, train = GANAugmenter(params={"epochs": 3, "latent_dim": 4})._split_params()
+    model_params, train = GeneratorAugmenter(params={"epochs": 3, "latent_dim": 4})._split_params()
     assert model_params == {"latent_dim": 4} and train == {"epochs": 3}
 
 
@@ -515,7 +518,7 @@ def test_cli_train_and_generate(tmp_path):
                "--seed", "4", "--epochs", "2", "--batch-size", "10", "--params",
                json.dumps(TINY["vanilla_gan"]), "--log", str(tmp_path / "train.log")])
     assert rc == 0
-    assert json.loads((out / "model.json").read_text())["critic_role"] == "discriminator"
+    assert json.loads((out / "model.json").read_text())["model"] == "vanilla_gan"
     assert "training on CPU" in (tmp_path / "train.log").read_text()
     assert not (tmp_path / "model.ckpt").exists()
     syn = tmp_path / "syn.parquet"
@@ -552,8 +555,8 @@ def test_default_gan_is_class_aware_and_diverse_on_a_wide_low_rank_cohort():
     from genogan.quality.utility import label_fidelity
 
     X, y = low_rank_two_class()
-    tr = train_gan(X, y, seed=1)
-    Xg, yg = generate_arrays(tr.gan, tr.preprocessor, tr.classes, {"a": 60, "b": 60}, seed=2)
+    tr = train_model(X, y, seed=1)
+    Xg, yg = generate_arrays(tr.model, tr.preprocessor, tr.classes, {"a": 60, "b": 60}, seed=2)
     label = label_fidelity(X, y, Xg, yg)
     assert label["accuracy"].mean() >= 0.9, label
     real_z, syn_z = standardise(fit_scaler(X), X, Xg)
@@ -565,9 +568,9 @@ def test_default_gan_is_class_aware_and_diverse_on_a_wide_low_rank_cohort():
 def test_inner_validation_split_never_contains_test_fold_samples(monkeypatch):
     """Instrumented: every row the selection scores as validation, and every row the reduced
     space is fitted on, is a row of the fold's training part, never one of its test part."""
-    import genogan.gan.train as train_module
+    import genogan.generators.train as train_module
     from genogan.benchmark.splits import fold_dataset, make_splits
-    from genogan.gan.preprocess import FeaturePreprocessor
+    from genogan.generators.preprocess import FeaturePreprocessor
 
     X, y = low_rank_two_class(12, 300, 5, seed=3)
     samples = np.array([f"s{i}" for i in range(len(y))])
@@ -588,7 +591,7 @@ def test_inner_validation_split_never_contains_test_fold_samples(monkeypatch):
 
     monkeypatch.setattr(train_module, "_Run", spy_run)
     monkeypatch.setattr(FeaturePreprocessor, "fit", spy_fit)
-    tr = train_gan(train.X, train.y, params=TINY["cwgan_gp"], seed=4, config=QUICK)
+    tr = train_model(train.X, train.y, params=TINY["cwgan_gp"], seed=4, config=QUICK)
 
     def rows_of(A, B):
         return [bool((np.abs(B - a).max(axis=1) == 0).any()) for a in A]
@@ -611,7 +614,7 @@ def test_reduced_space_is_fitted_on_the_training_rows_only():
     train, test = np.arange(18), np.arange(18, 24)
     for refit in (False, True):
         config = {**QUICK, "selection": {"validation_fraction": 0.2, "refit": refit}}
-        tr = train_gan(X[train], y[train], params=TINY["cwgan_gp"], seed=1, config=config)
+        tr = train_model(X[train], y[train], params=TINY["cwgan_gp"], seed=1, config=config)
         assert tr.info["refit"] is refit
         fitted_on = (X[train] if refit else
                      np.delete(X[train], tr.info["inner_validation_rows"], axis=0))
@@ -620,7 +623,7 @@ def test_reduced_space_is_fitted_on_the_training_rows_only():
 
 
 def assert_components_of_training_rows_only(tr, fitted_on, with_test):
-    from genogan.gan.preprocess import FeaturePreprocessor
+    from genogan.generators.preprocess import FeaturePreprocessor
 
     got = tr.preprocessor.reduced_.components_
     oracle = FeaturePreprocessor().fit(fitted_on).reduced_.components_

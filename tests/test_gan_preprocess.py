@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from genogan.errors import GenoganInputError
-from genogan.gan.amount import synthetic_counts
-from genogan.gan.monitor import diversity_scores, median_bandwidth, mmd_rbf
-from genogan.gan.preprocess import FeaturePreprocessor, ReducedSpace, is_compositional
+from genogan.generators.amount import synthetic_counts
+from genogan.generators.monitor import diversity_scores, median_bandwidth, mmd_rbf
+from genogan.generators.preprocess import FeaturePreprocessor, ReducedSpace, is_compositional
 
 
 def counts_matrix(rng, n=30, d=12):

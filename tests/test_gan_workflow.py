@@ -15,8 +15,7 @@ import yaml
 
 from genogan.features import FeatureMatrix, read_matrix, write_matrix
 from genogan.benchmark.targets import Plan, benchmark_settings, gan_training_seed
-from genogan.gan.pipeline import (
-    RULE_TRAIN_KEYS,
+from genogan.generators.pipeline import (
     gan_gpu_request,
     gan_threads,
     rule_params,
@@ -87,7 +86,9 @@ def snakemake(workdir, *args, timeout=900):
 
 def test_rule_params_only_what_training_uses():
     p = rule_params(GAN_CONFIG, "cwgan_gp")
-    assert set(p) == set(RULE_TRAIN_KEYS) | {"cwgan_gp"}
+    assert set(p) == {"epochs", "batch_size", "checkpoint_every", "monitor_every",
+                      "early_stopping", "jit_compile", "precision", "preprocess",
+                      "keep_checkpoints", "selection", "cwgan_gp"}
     assert p["cwgan_gp"]["critic_units"] == [16] and "amount" not in p and "resources" not in p
     assert rule_params({"epochs": 3}, "vanilla_gan") == {"epochs": 3, "vanilla_gan": {}}
 
@@ -163,7 +164,7 @@ def genogan_train(workdir, out, epochs):
 @pytest.mark.slow
 def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tmp_path):
     """A real kill (SIGKILL, no clean-up) of `genogan train` after a checkpoint, then a rerun."""
-    from genogan.gan import load_trained
+    from genogan.generators import load_trained
 
     write_train(tmp_path / "train.parquet", n=40, d=30)
     cfg = {**GAN_CONFIG, "checkpoint_every": 25, "monitor_every": 50}
@@ -184,8 +185,9 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tmp_path):
     proc.wait()
     assert not (killed / "generator.weights.h5").exists()
     subprocess.run(genogan_train(tmp_path, killed, epochs), check=True, capture_output=True)
-    a = load_trained(straight, with_critic=True)
-    b = load_trained(killed, with_critic=True)
+    a = load_trained(straight, all_networks=True)
+    b = load_trained(killed, all_networks=True)
     for net in ("generator", "critic"):
-        for wa, wb in zip(getattr(a.gan, net).weights, getattr(b.gan, net).weights, strict=True):
+        for wa, wb in zip(getattr(a.model, net).weights, getattr(b.model, net).weights,
+                          strict=True):
             np.testing.assert_array_equal(wa.numpy(), wb.numpy())

@@ -15,7 +15,7 @@ from genogan.errors import GenoganInputError
 sys.path.insert(0, str(REPO / "tests"))
 from test_profiles import FakeJob, get_submit_command, set_gres_string  # noqa: E402
 
-runtime = pytest.importorskip("genogan.gan.runtime")
+runtime = pytest.importorskip("genogan.generators.runtime")
 
 
 @pytest.mark.parametrize("environ", [{"CUDA_VISIBLE_DEVICES": "0"}, {"SLURM_JOB_GPUS": "3"}])

@@ -81,10 +81,10 @@ def test_classical_augmenters_fill_every_minority_class(method):
 
 @pytest.mark.slow  # TensorFlow start-up and a few epochs: ~1 min on a busy 2-core machine
 def test_tiny_gan_conditions_on_three_classes():
-    from genogan.gan import GANAugmenter
+    from genogan.generators import GeneratorAugmenter
 
     fm = three_classes()
-    gan = GANAugmenter(model="cwgan_gp", amount={"mode": "multiple", "value": 1}, seed=2,
+    gan = GeneratorAugmenter(model="cwgan_gp", amount={"mode": "multiple", "value": 1}, seed=2,
                        params={"latent_dim": 8, "generator_units": [16], "critic_units": [16],
                                "n_critic": 2},
                        train={"epochs": 4, "batch_size": 16, "monitor_every": 2,

@@ -15,10 +15,14 @@ def test_every_arm_method_is_classical_or_a_gan():
     assert not names.is_gan_method("smote") and names.is_gan_method("cwgan_gp")
 
 
-def test_gan_models_are_the_registered_ones():
-    from genogan.gan.models import MODELS
+def test_every_registered_model_resolves_to_its_class():
+    from genogan.generators import registry
 
-    assert set(names.GAN_MODELS) == set(MODELS)
+    for name in registry.names():
+        assert registry.model_class(name).model_name == name
+        assert names.is_gan_method(name) and names.arm_family(name) in registry.FAMILIES
+    assert names.arm_family("gaussian_pca") == "comparator"
+    assert names.arm_family("smote") == "classical" and names.arm_family("none") == "none"
 
 
 def test_unknown_arm_is_refused_at_validation_naming_the_key():

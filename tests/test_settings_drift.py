@@ -83,10 +83,10 @@ def _gan_schema():
 
 def test_gan_enums_are_the_codes_own_lists():
     """The schema's allowed values are the lists the GAN code checks against."""
-    from genogan.gan.amount import AMOUNT_MODES
-    from genogan.gan.preprocess import MODES
-    from genogan.gan.runtime import PRECISIONS
-    from genogan.gan.train import MONITOR_COLUMNS
+    from genogan.generators.amount import AMOUNT_MODES
+    from genogan.generators.preprocess import MODES
+    from genogan.generators.runtime import PRECISIONS
+    from genogan.generators.train import MONITOR_COLUMNS
 
     gan = _gan_schema()
     assert gan["precision"]["enum"] == list(PRECISIONS)
@@ -98,7 +98,7 @@ def test_gan_enums_are_the_codes_own_lists():
 def test_gan_preprocess_keys_are_the_preprocessor_arguments():
     import inspect
 
-    from genogan.gan.preprocess import FeaturePreprocessor
+    from genogan.generators.preprocess import FeaturePreprocessor
 
     args = set(inspect.signature(FeaturePreprocessor.__init__).parameters) - {"self"}
     assert set(_gan_schema()["preprocess"]["properties"]) == args
@@ -107,10 +107,11 @@ def test_gan_preprocess_keys_are_the_preprocessor_arguments():
 def test_gan_model_sections_list_each_models_parameters():
     """`gan.<model>` accepts exactly the model's `default_params` (unknown ones stop at
     validation, before any preprocessing), for every registered model."""
-    from genogan.gan.models import MODELS
+    from genogan.generators import registry
 
     gan = _gan_schema()
-    for name, cls in MODELS.items():
+    for name in registry.names():
+        cls = registry.model_class(name)
         assert set(gan[name]["properties"]) == set(cls.default_params), name
 
 
@@ -120,7 +121,7 @@ from genogan.settings import sections  # noqa: E402
 
 # blocks whose keys are overrides of a model's / the preprocessor's own arguments: their keys
 # are tied to the code above, their defaults live there (the block's default is {})
-OVERRIDE_MAPS = {"gan.preprocess", "gan.cwgan_gp", "gan.vanilla_gan",
+OVERRIDE_MAPS = {"gan.preprocess", "gan.cwgan_gp", "gan.vanilla_gan", "gan.cvae", "gan.ddpm",
                  "benchmark.augmenter_params", "benchmark.classifier_params"}
 
 
@@ -229,7 +230,7 @@ SETTINGS_LEAVES = {path.rpartition(".")[2] for path in FIELD_PATHS
                    if not isinstance(FIELD_PATHS[path], dict) or path in OVERRIDE_MAPS}
 # command-line options named like a config key that are not that key (documented in --help)
 CLI_ONLY = {("quality/cli.py", "seed"), ("quality/cli.py", "threads"),
-            ("gan/cli.py", "seed"), ("benchmark/cli.py", "metric")}
+            ("generators/cli.py", "seed"), ("benchmark/cli.py", "metric")}
 FALLBACK = re.compile(r"""\.get\(\s*["'](?P<key>[a-z_0-9]+)["']\s*,\s*(?P<value>[^)]+)\)""")
 NEUTRAL = re.compile(r"""^(\{\}|\[\]|None|""|''|schema_default\(.*)$""")
 ARG_DEFAULT = re.compile(r"""add_argument\(\s*["']--(?P<opt>[a-z0-9-]+)["'][^)]*?"""

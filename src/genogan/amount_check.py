@@ -102,7 +102,7 @@ def check_gan_pools_cover(sheet: pd.DataFrame, config: dict, path=None) -> None:
     from genogan.benchmark.names import class_counts
     from genogan.benchmark.targets import benchmark_settings, classify_jobs
     from genogan.cohort_check import training_parts
-    from genogan.gan.amount import synthetic_counts
+    from genogan.generators.amount import synthetic_counts
     from genogan.settings.sections import as_dict, section
 
     bench = benchmark_settings(config.get("benchmark", {}))

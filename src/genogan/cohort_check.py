@@ -195,17 +195,8 @@ def check_kmer_memory(config: dict, n_samples: int, path=None) -> None:
         f"{int(need_mb * 1.1) + 1:,} if the machine has it")
 
 
-# ---- memory of the GAN networks -----------------------------------------------------------------
+# ---- memory of the generative models' networks ------------------------------------------------
 BYTES_PER_WEIGHT = 16  # float32 weight + its gradient + Adam's two moments
-
-
-def gan_weight_count(n_out: int, n_classes: int, params: dict) -> int:
-    """Weights and biases of a generator (noise + label -> units -> n_out) and its critic
-    (n_out + label -> units -> 1), the dense layers that dominate a GAN's memory."""
-    gen = [int(params["latent_dim"]) + n_classes, *params["generator_units"], n_out]
-    critic = [n_out + n_classes, *(params.get("critic_units") or params["discriminator_units"]),
-              1]
-    return sum(a * b + b for net in (gen, critic) for a, b in zip(net, net[1:], strict=False))
 
 
 def check_gan_memory(config: dict, n_features: int | None, n_classes: int, path=None) -> None:
@@ -222,12 +213,11 @@ def check_gan_memory(config: dict, n_features: int | None, n_classes: int, path=
                      if parse_arm(m).is_gan})
     if not models:
         return
-    from genogan.gan.models import get_model_class  # TensorFlow: only for this rare setting
+    from genogan.generators.registry import model_class  # TensorFlow: only for this rare setting
 
     limit_mb = int(config["gan"]["resources"]["mem_mb"])
     for model in models:
-        params = get_model_class(model).resolve_params(config["gan"].get(model))
-        weights = gan_weight_count(n_features, n_classes, params)
+        weights = model_class(model).weight_count(n_features, n_classes, config["gan"].get(model))
         need_mb = weights * BYTES_PER_WEIGHT / 2**20
         if need_mb > limit_mb:
             raise GenoganInputError(

@@ -1,11 +1,11 @@
-# Conditional GAN training (GPU when the scheduler gives one). Logic lives in genogan.gan; the
+# Conditional GAN training (GPU when the scheduler gives one). Logic lives in genogan.generators; the
 # script is a thin adapter. One job trains a batch of `benchmark.gan_trainings_per_job` GANs
 # (the plan in genogan.benchmark.targets) after ONE TensorFlow start-up and samples each GAN's
 # synthetic pool in the same process; set it to 1 on a cluster for one GPU job per training.
 # Each training reads only its data set's train.parquet, never a test part. Checkpoints go to
 # checkpoints/gan/... (outside the declared outputs): a killed job resumes from there on rerun.
 from genogan.benchmark import targets as gan_plan_targets
-from genogan.gan.pipeline import batch_rule_params, gan_gpu_request, gan_threads
+from genogan.generators.pipeline import batch_rule_params, gan_gpu_request, gan_threads
 from genogan.settings import paths
 from genogan.settings.sections import section
 

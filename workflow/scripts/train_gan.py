@@ -3,11 +3,11 @@ import _bootstrap
 
 log = _bootstrap.start(snakemake)
 
-from genogan.gan.runtime import configure_threads  # noqa: E402 (imports TensorFlow)
+from genogan.generators.runtime import configure_threads  # noqa: E402 (imports TensorFlow)
 
 configure_threads(snakemake.threads)
 
-from genogan.gan.pipeline import train_batch  # noqa: E402
+from genogan.generators.pipeline import train_batch  # noqa: E402
 
 batch = snakemake.params.batch
 train_batch(batch["trainings"], gan_cfg=batch["gan"], amount=snakemake.params.amount,

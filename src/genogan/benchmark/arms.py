@@ -82,7 +82,7 @@ def build_arm_augmenter(arm: Arm, *, amount="balance", seed: int = 0, params=Non
 
     GAN arms in the workflow use `synthetic` (the per-fold GAN output, or for a leaky arm the
     output of the GAN trained on the whole cohort). Leaky classical arms need `full`, the whole
-    cohort as (X, y). Without `synthetic`, a GAN arm is trained here by `genogan.gan`.
+    cohort as (X, y). Without `synthetic`, a GAN arm is trained here by `genogan.generators`.
     """
     # imbalanced-learn/scikit-learn only here: this module is read when the Snakefile is parsed
     from genogan.benchmark.augment import LeakyAugmenter, PrecomputedSynthetic, make_augmenter

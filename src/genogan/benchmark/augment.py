@@ -194,7 +194,7 @@ class GaussianPCA(Augmenter):
         self.amount, self.seed, self.rank = amount, seed, rank
 
     def generate(self, X, y, counts):
-        from genogan.gan.preprocess import FeaturePreprocessor
+        from genogan.generators.preprocess import FeaturePreprocessor
 
         rng = self._rng()
         prep = FeaturePreprocessor(rank=self.rank, scale_to_unit=False).fit(X)
@@ -301,19 +301,20 @@ AUGMENTERS = {
 
 
 def make_augmenter(method: str, amount="balance", seed: int = 0, params: dict | None = None):
-    """Build an arm's augmenter; GAN models come from `genogan.gan.GANAugmenter` (trained here)."""
+    """Build an arm's augmenter; generative models come from
+    `genogan.generators.GeneratorAugmenter` (trained here)."""
     params = dict(params or {})
     if method in AUGMENTERS:
         if method in ("none", "class_weight"):
             return AUGMENTERS[method](seed=seed)
         return AUGMENTERS[method](amount=amount, seed=seed, **params)
     try:
-        from genogan.gan import GANAugmenter
+        from genogan.generators import GeneratorAugmenter
     except ImportError as err:  # pragma: no cover - depends on the GAN stage being installed
         raise GenoganInputError(f"unknown augmenter {method!r} and no GAN stage to build it",
                                 fix=f"use one of {sorted(AUGMENTERS)} or a GAN model") from err
     mode, value = amount_spec(amount)
-    return GANAugmenter(model=method, params=params, amount={"mode": mode, "value": value},
+    return GeneratorAugmenter(model=method, params=params, amount={"mode": mode, "value": value},
                         seed=seed)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from genogan.errors import GenoganInputError
+from genogan.generators import registry
 
 # Classical (non-GAN) augmenters; every other arm method names a GAN model of the GAN stage.
 CLASSICAL_METHODS = ("none", "class_weight", "smote", "random_oversample", "gaussian_noise",
@@ -19,23 +20,35 @@ CLASSIFIER_NAMES = ("logreg", "random_forest", "svm", "mlp", "hist_gb")
 # The non-adversarial comparator every GAN arm is also tested against (paired, same splits): a
 # GAN that cannot beat a class-conditional Gaussian in the same reduced space has not earned it.
 COMPARATOR = "gaussian_pca"
-# The GAN models of `genogan.gan.models.MODELS` (that registry imports TensorFlow).
-GAN_MODELS = ("cwgan_gp", "vanilla_gan")
 
 
 def is_gan_method(method: str) -> bool:
-    """Every arm that is not a classical one names a GAN model of the GAN stage."""
+    """Every arm that is not a classical one names a generative model of the generator stage
+    (trained by rule train_gan: GANs, the VAE, the diffusion model)."""
     return method not in CLASSICAL_METHODS
 
 
+def arm_family(method: str) -> str:
+    """The family the report groups an arm method under: a generative model's registered family
+    (adversarial, likelihood, diffusion), `comparator` for the Gaussian comparator, `none` for
+    the baseline, else `classical`."""
+    if method == "none":
+        return "none"
+    if method == COMPARATOR:
+        return "comparator"
+    if method in CLASSICAL_METHODS:
+        return "classical"
+    return registry.family(method)
+
+
 def check_methods(methods, key: str) -> None:
-    """Every arm method of a config list is a classical augmenter or a registered GAN model."""
+    """Every arm method of a config list is a classical augmenter or a registered model."""
     for method in methods:
-        if method not in CLASSICAL_METHODS and method not in GAN_MODELS:
+        if method not in CLASSICAL_METHODS and method not in registry.names():
             raise GenoganInputError(
                 f"unknown augmenter {method!r} in {key}",
-                fix=f"use a classical method ({', '.join(CLASSICAL_METHODS)}) or a GAN model "
-                f"({', '.join(GAN_MODELS)})")
+                fix=f"use a classical method ({', '.join(CLASSICAL_METHODS)}) or a generative "
+                f"model ({', '.join(registry.names())})")
 
 
 BALANCE = "balance"
@@ -88,7 +101,7 @@ def is_balance(amount) -> bool:
 
 
 def amount_spec(amount) -> tuple[str, float]:
-    """(mode, value) of `genogan.gan.amount.synthetic_counts` (the GAN pools' sizing) for an
+    """(mode, value) of `genogan.generators.amount.synthetic_counts` (the GAN pools' sizing) for an
     amount: balance -> ('balance', 1), balance:R -> ('balance', R), r -> ('multiple', r)."""
     amount = parse_amount(amount)
     if amount == BALANCE:
@@ -102,6 +115,6 @@ def class_counts(y, amount) -> dict:
     """Synthetic samples to add per class: ratio r -> round(r * n_c); balance -> n_max - n_c;
     balance:R -> round(R * n_max) - n_c. The GAN stage's own `synthetic_counts` (TF-free), so
     the GAN pools and the classical arms are sized identically; light enough for validation."""
-    from genogan.gan.amount import synthetic_counts
+    from genogan.generators.amount import synthetic_counts
 
     return synthetic_counts(y, *amount_spec(amount))

@@ -64,7 +64,8 @@ def run_benchmark(matrix: FeatureMatrix, benchmark_config: dict | None = None, *
 
 
 class GANPoolProvider:
-    """Trains `genogan.gan.GANAugmenter` once per (data set, model, seed) and caches its pool.
+    """Trains `genogan.generators.GeneratorAugmenter` once per (data set, model, seed) and caches
+    its pool.
 
     The pool is large enough for every dose of the config (and for balancing), so all classifiers
     and doses of a fold share one GAN, exactly like the per-fold GAN jobs of the workflow.
@@ -85,10 +86,10 @@ class GANPoolProvider:
     def __call__(self, dataset, model, seed, train: FeatureMatrix) -> FeatureMatrix:
         key = (dataset, model, seed)
         if key not in self.cache:
-            from genogan.gan import GANAugmenter
+            from genogan.generators import GeneratorAugmenter
 
             amount = {"mode": "multiple", "value": self.pool_multiple(train.y)}
-            gan = GANAugmenter(model=model, params=self.s["augmenter_params"].get(model),
+            gan = GeneratorAugmenter(model=model, params=self.s["augmenter_params"].get(model),
                                amount=amount, seed=seed)
             X_res, y_res = gan.fit_resample(train.X, train.y)
             n = len(train.y)

@@ -288,7 +288,7 @@ def _training_order(training: tuple[str, str, int], split_order: dict) -> tuple:
     """Sort key of GAN trainings: those of one network architecture (model x training-part
     size: main folds and their null controls alike, each learning-curve fraction, each
     imbalance fraction) side by side, then in split order. A train_gan process traces each
-    architecture's step once (`gan.train.compiled_gan`, seconds each) and then trains in ~2 s,
+    architecture's step once (`gan.train.compiled_model`, seconds each) and then trains in ~2 s,
     so a batch that mixes few architectures pays few traces."""
     dataset, model, seed = training
     if dataset == "full":

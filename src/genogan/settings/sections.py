@@ -15,7 +15,7 @@ Design (issue 15, "one home for every setting"):
 - **The dataclasses give typed, attribute access** (`settings.quality.privacy_gate.percentile`)
   for rules, scripts and CLIs, and their field names are tied to the schema's properties and to
   config/README.md by the drift test, at every depth.
-- Free-form override maps (`gan.preprocess`, `gan.cwgan_gp`, `gan.vanilla_gan`,
+- Free-form override maps (`gan.preprocess`, the model sections `gan.cwgan_gp`, `gan.cvae`, ...,
   `benchmark.augmenter_params`, `benchmark.classifier_params`) stay plain dicts: their keys'
   defaults are the model's / preprocessor's own arguments (`default_params`), which the drift
   test ties to the schema's key lists.
@@ -191,6 +191,7 @@ class GanSettings:
     amount: AmountSettings = _nested(AmountSettings)
     cwgan_gp: dict = _default("gan.cwgan_gp")
     vanilla_gan: dict = _default("gan.vanilla_gan")
+    cvae: dict = _default("gan.cvae")
     resources: GanResources = _nested(GanResources)
 
 
@@ -318,6 +319,16 @@ def build(cls, data: dict | None, where: str = ""):
 def section(name: str, data: dict | None):
     """The typed settings of one config section, e.g. `section("quality", config["quality"])`."""
     return build(SECTIONS[name], data, name)
+
+
+def validated(name: str, data: dict | None):
+    """`section` of a partial config block after the schema's checks (types, ranges, unknown
+    keys) and defaults: an API caller's dict meets the same validation as the workflow's."""
+    from genogan.validate import validate_config
+
+    block = validate_config(copy.deepcopy(dict(data or {})), path=f"config section `{name}`",
+                            schema=schema_node(name))
+    return section(name, block)
 
 
 def from_config(config: dict) -> Settings:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from genogan.errors import GenoganInputError
-from genogan.gan.amount import synthetic_counts
+from genogan.generators.amount import synthetic_counts
 
 
 def default_model() -> str:
@@ -23,34 +23,24 @@ def default_model() -> str:
     return schema_default("gan.models")[0]
 
 
-_TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "jit_compile",
-               "precision", "preprocess", "keep_checkpoints", "selection")
+# `gan:` keys that do not change what a training computes: which model and seed the CLI picks,
+# the pool's size (sampled after training) and the job's resources. Every other key is a training
+# option (`GanSettings`) or a model's parameter section (each training reads only its own).
+NOT_TRAINING_KEYS = ("models", "seeds", "amount", "resources")
 
 
-def train_config_from(gan_cfg: dict | None):
-    """TrainConfig from the `gan:` config section (model sections, seeds, amount and resources
-    are read elsewhere)."""
-    from genogan.gan.train import TrainConfig
+def training_options(gan_cfg: dict | None) -> dict:
+    """The training options of a `gan:` block: without the model sections and the keys above."""
+    from genogan.generators.registry import names
 
-    gan_cfg = gan_cfg or {}
-    opts = {k: gan_cfg[k] for k in _TRAIN_KEYS if k in gan_cfg}
-    es = gan_cfg.get("early_stopping") or {}
-    for key in ("patience", "metric", "min_delta"):
-        if key in es:
-            opts[f"early_stopping_{key}"] = es[key]
-    return TrainConfig.from_dict(opts)
-
-
-# `gan:` config keys that change what train_gan computes (amount, resources, seeds do not)
-RULE_TRAIN_KEYS = ("epochs", "batch_size", "checkpoint_every", "monitor_every", "early_stopping",
-                   "jit_compile", "precision", "preprocess", "keep_checkpoints", "selection")
+    skip = {*NOT_TRAINING_KEYS, *names()}
+    return {k: v for k, v in (gan_cfg or {}).items() if k not in skip}
 
 
 def rule_params(gan_cfg: dict, model: str) -> dict:
     """The slice of `gan:` one train_gan job depends on, as its `params:` (so editing another
     model's section, the amount or the resources does not retrain it)."""
-    return {**{k: gan_cfg[k] for k in RULE_TRAIN_KEYS if k in gan_cfg},
-            model: dict(gan_cfg.get(model) or {})}
+    return {**training_options(gan_cfg), model: dict(gan_cfg.get(model) or {})}
 
 
 def batch_rule_params(gan_cfg: dict, trainings: list[dict]) -> dict:
@@ -65,28 +55,28 @@ def model_params_from(gan_cfg: dict | None, model: str) -> dict:
     return dict((gan_cfg or {}).get(model) or {})
 
 
-def train_file(input_path, out_paths, *, gan_cfg: dict | None = None, model: str | None = None,
+def train_file(input_path, out_dir, *, gan_cfg: dict | None = None, model: str | None = None,
                seed: int = 1, checkpoint_dir=None, logger: logging.Logger | None = None,
                on_epoch_end=None):
     """Read a training matrix, train, and write the model directory's files atomically
     (only after training: a killed run leaves checkpoints, never outputs)."""
     from genogan.features import read_matrix
-    from genogan.gan.store import save_trained
-    from genogan.gan.train import train_gan
+    from genogan.generators.store import save_trained
+    from genogan.generators.train import train_model
     from genogan.io import timed
 
     logger = logger or logging.getLogger("genogan")
     model = model or default_model()
-    cfg = train_config_from(gan_cfg)
     fm = read_matrix(input_path)
     logger.info("training set %s: %d samples x %d features", input_path, *fm.X.shape)
     with timed(logger, f"training {model} (seed {seed})"):
-        trained = train_gan(fm.X, fm.y, model=model, params=model_params_from(gan_cfg, model),
-                            seed=seed, config=cfg, checkpoint_dir=checkpoint_dir,
-                            feature_names=fm.feature_names, logger=logger,
-                            on_epoch_end=on_epoch_end)
+        trained = train_model(fm.X, fm.y, model=model,
+                              params=model_params_from(gan_cfg, model), seed=seed,
+                              config=training_options(gan_cfg), checkpoint_dir=checkpoint_dir,
+                              feature_names=fm.feature_names, logger=logger,
+                              on_epoch_end=on_epoch_end)
     record = {"input": str(input_path), "gan": gan_cfg or {}}
-    paths = save_trained(trained, out_paths, config=record)
+    paths = save_trained(trained, out_dir, config=record)
     logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return trained
 
@@ -103,21 +93,20 @@ def counts_for(class_counts: dict, amount: dict | None) -> dict:
 
 
 def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 1,
-                  paths: dict | None = None, logger: logging.Logger | None = None,
-                  trained=None):
+                  logger: logging.Logger | None = None, trained=None):
     """Generate synthetic samples sized by `amount` and write them as a FeatureMatrix parquet.
 
-    `trained` (a TrainedGAN in memory, as rule train_gan has): sample it instead of reloading
+    `trained` (a TrainedModel in memory, as rule train_gan has): sample it instead of reloading
     `model_dir` -- the same weights and preprocessor it wrote, so the same samples."""
     from genogan.features import write_matrix
-    from genogan.gan.store import output_paths
-    from genogan.gan.synthesis import generate, synthetic_matrix
+    from genogan.generators.store import output_paths
+    from genogan.generators.synthesis import generate, sampling_source, synthetic_matrix
 
     logger = logger or logging.getLogger("genogan")
     if trained is not None:
         class_counts, model = trained.class_counts, trained.model_name
     else:
-        model_json = Path((paths or {}).get("model") or output_paths(model_dir)["model"])
+        model_json = output_paths(model_dir)["model"]
         if not model_json.exists():
             raise GenoganInputError("trained model not found", path=model_json,
                                     fix="run `genogan train` (rule train_gan) first")
@@ -127,11 +116,11 @@ def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 
     logger.info("generating %s synthetic samples per class with %s (seed %d)", counts, model,
                 seed)
     if trained is not None:
-        fm = synthetic_matrix(trained.gan, trained.preprocessor, trained.classes, model,
+        fm = synthetic_matrix(trained.model, trained.preprocessor, trained.classes, model,
                               trained.feature_names, counts, seed,
-                              source=output_paths(model_dir)["generator"])
+                              source=sampling_source(model_dir, trained.model))
     else:
-        fm = generate(model_dir, counts, seed, paths=paths)
+        fm = generate(model_dir, counts, seed)
     write_matrix(fm, output)
     logger.info("wrote %d synthetic samples to %s", len(fm.y), output)
     return fm
@@ -139,7 +128,8 @@ def generate_file(model_dir, output, *, amount: dict | None = None, seed: int = 
 
 def train_batch(trainings: list[dict], *, gan_cfg: dict | None = None, amount: dict | None = None,
                 checkpoint_root="checkpoints/gan", logger: logging.Logger | None = None) -> list:
-    """Rule `train_gan`: several GAN trainings in one process (one TensorFlow start-up).
+    """Rule `train_gan`: several trainings of generative models in one process (one TensorFlow
+    start-up).
 
     Each entry of `trainings` ({dataset, model, seed, train, out, train_seed}) is trained on its
     `train` file only, its model files written to `out`, and its synthetic pool (sized by
@@ -147,16 +137,13 @@ def train_batch(trainings: list[dict], *, gan_cfg: dict | None = None, amount: d
     The training seed `train_seed` also seeds the pool. Checkpoints go to
     `checkpoint_root/{dataset}/{model}/seed{seed}`: a killed job resumes each training there.
     """
-    from genogan.gan.store import output_paths
-
     logger = logger or logging.getLogger("genogan")
     pools = []
     for i, t in enumerate(trainings, 1):
         logger.info("training %d of %d: %s %s seed %s", i, len(trainings), t["dataset"],
                     t["model"], t["seed"])
-        paths = output_paths(t["out"])
         trained = train_file(
-            t["train"], paths, gan_cfg=gan_cfg, model=t["model"], seed=int(t["train_seed"]),
+            t["train"], t["out"], gan_cfg=gan_cfg, model=t["model"], seed=int(t["train_seed"]),
             checkpoint_dir=f"{checkpoint_root}/{t['dataset']}/{t['model']}/seed{t['seed']}",
             logger=logger)
         pools.append(generate_file(t["out"], Path(t["out"]) / "synthetic.parquet", amount=amount,

@@ -1,8 +1,9 @@
-"""GAN augmentation with imbalanced-learn's sampler API.
+"""Augmentation by any registered generative model, with imbalanced-learn's sampler API.
 
-`GANAugmenter(...).fit_resample(X, y)` trains a conditional GAN on (X, y) and returns the real
-samples followed by synthetic ones. Inside an `imblearn.pipeline.Pipeline`, resampling runs only
-during `fit`, so cross-validation never lets the GAN see a test fold: leakage-free by construction.
+`GeneratorAugmenter(...).fit_resample(X, y)` trains a class-conditional model on (X, y) and
+returns the real samples followed by synthetic ones. Inside an `imblearn.pipeline.Pipeline`,
+resampling runs only during `fit`, so cross-validation never lets the model see a test fold:
+leakage-free by construction.
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ import logging
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from genogan.gan.amount import synthetic_counts
+from genogan.generators.amount import synthetic_counts
 
 
-class GANAugmenter(BaseEstimator):
-    """Append GAN-generated samples to a training set.
+class GeneratorAugmenter(BaseEstimator):
+    """Append generated samples to a training set.
 
     Parameters
     ----------
-    model : registered GAN name (see `genogan.gan.MODELS`).
+    model : a registered model name (`genogan.generators.registry.names()`).
     params : model hyper-parameters (overrides of the model's defaults); training options
-        (`genogan.gan.TrainConfig` fields such as `epochs`) may be mixed in and go to training.
+        (`gan:` config keys such as `epochs`, `GanSettings`) may be mixed in and go to training.
     amount : how many to add: ``"balance"`` (top every class up to the majority class), a number
         r (r x each class's real count), or ``{"mode": ..., "value": ...}`` as in config
-        `gan.amount` (see `genogan.gan.synthetic_counts`). Default: balance.
+        `gan.amount` (see `genogan.generators.synthetic_counts`). Default: balance.
     seed : seeds training (bit-identical on CPU) and generation.
-    train : training options (`genogan.gan.TrainConfig` fields: epochs, batch_size, ...).
+    train : training options (`gan:` config keys: epochs, batch_size, early_stopping, ...).
     """
 
     _estimator_type = "sampler"
@@ -38,9 +39,9 @@ class GANAugmenter(BaseEstimator):
             model, params, amount, seed, train)
 
     def _split_params(self):
-        from genogan.gan.train import TrainConfig
+        from genogan.settings.sections import GanSettings
 
-        train_keys = set(TrainConfig.__dataclass_fields__)
+        train_keys = set(GanSettings.__dataclass_fields__)
         params = dict(self.params or {})
         train = {**{k: params.pop(k) for k in list(params) if k in train_keys},
                  **(self.train or {})}
@@ -57,7 +58,7 @@ class GANAugmenter(BaseEstimator):
         return synthetic_counts(y, amount["mode"], amount["value"])
 
     def fit(self, X, y):
-        from genogan.gan.train import train_gan
+        from genogan.generators.train import train_model
 
         y = np.asarray(y)
         self.classes_ = np.unique(y)
@@ -66,13 +67,13 @@ class GANAugmenter(BaseEstimator):
         # maps back exactly
         codes = np.char.zfill(codes, len(str(len(self.classes_))))
         params, train = self._split_params()
-        self.trained_ = train_gan(np.asarray(X, dtype=np.float64), codes, model=self.model,
+        self.trained_ = train_model(np.asarray(X, dtype=np.float64), codes, model=self.model,
                                   params=params, seed=self.seed, config=train,
                                   logger=logging.getLogger("genogan.augment"))
         return self
 
     def fit_resample(self, X, y):
-        from genogan.gan.synthesis import generate_arrays
+        from genogan.generators.synthesis import generate_arrays
 
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
@@ -81,7 +82,7 @@ class GANAugmenter(BaseEstimator):
         self.sampling_counts_ = counts
         codes = self.trained_.classes  # zero-padded class indices, in class order
         per_code = {codes[i]: counts[c] for i, c in enumerate(self.classes_.tolist())}
-        X_syn, y_syn = generate_arrays(self.trained_.gan, self.trained_.preprocessor, codes,
+        X_syn, y_syn = generate_arrays(self.trained_.model, self.trained_.preprocessor, codes,
                                        per_code, self.seed)
         y_syn = self.classes_[y_syn.astype(int)] if len(y_syn) else y[:0]
         return np.vstack([X, X_syn]), np.concatenate([y, y_syn])

@@ -38,8 +38,8 @@ def _json_arg(text, what):
 
 
 def run_train(args) -> int:
-    from genogan.gan.pipeline import train_file
-    from genogan.gan.runtime import configure_threads
+    from genogan.generators.pipeline import train_file
+    from genogan.generators.runtime import configure_threads
     from genogan.io import setup_logging
     from genogan.settings.sections import section
 
@@ -63,7 +63,7 @@ def run_train(args) -> int:
 
 
 def run_generate(args) -> int:
-    from genogan.gan.pipeline import generate_file
+    from genogan.generators.pipeline import generate_file
     from genogan.io import setup_logging
     from genogan.settings.sections import as_dict, section
 

@@ -1,4 +1,7 @@
-"""Train a conditional GAN on a feature matrix: resumable, reproducible, monitored.
+"""Train a generative model on a feature matrix: resumable, reproducible, monitored.
+
+One loop for every model of the contract (`genogan.generators.contract`): GANs, the VAE and the
+diffusion model differ only in their `train_step` and `sample`.
 
 The loop is deliberately explicit (rather than `Model.fit`) because three properties depend on it:
 - **Exact resume.** Shuffling is keyed on (seed, epoch) and noise on (seed, global step), and the
@@ -6,17 +9,17 @@ The loop is deliberately explicit (rather than `Model.fit`) because three proper
   state and the history so far. A run killed after a checkpoint and rerun ends with the same
   weights, bit for bit, as an uninterrupted one.
 - **Nothing half-written.** Checkpoints go to a directory outside the declared outputs; outputs are
-  written by `genogan.gan.store.save_trained` only after training, each atomically.
-- **Monitoring.** Every `monitor_every` epochs the generator produces as many samples as the
+  written by `genogan.generators.store.save_trained` only after training, each atomically.
+- **Monitoring.** Every `monitor_every` epochs the model generates as many samples as the
   training set (same labels) and MMD/diversity against the real (preprocessed) data enter the
   history.
 - **Model selection on the training part only** (`selection`, on by default). A stratified inner
   validation split holds back a fraction of the *training* rows; the preprocessing (reduced space
-  included) and the GAN are fitted on the rest. At every monitor epoch the generator is scored on
+  included) and the model are fitted on the rest. At every monitor epoch the generator is scored on
   the held-back rows: `val_score` = MMD between generated and held-back samples (generator space)
   + (1 - label fidelity), the label fidelity of a logistic regression fitted on the inner training
   rows, + the fraction of generated samples nearer an inner training row than held-back rows
-  are (memorisation). The best epoch is kept; with `refit` the GAN is then retrained on the
+  are (memorisation). The best epoch is kept; with `refit` the model is then retrained on the
   whole training part for that many epochs. The fold's test part never reaches `train_gan` at all.
 """
 
@@ -26,93 +29,36 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from genogan.errors import GenoganInputError
-from genogan.gan import runtime
-from genogan.gan.models import get_model_class
-from genogan.gan.monitor import monitor_scores
-from genogan.gan.preprocess import FeaturePreprocessor
-from genogan.settings.sections import SelectionSettings, as_dict, schema_default
+from genogan.generators import runtime
+from genogan.generators.checkpoints import checkpoint_fingerprint, resume_checkpoint
+from genogan.generators.monitor import MONITOR_COLUMNS, monitor_scores
+from genogan.generators.registry import model_class
+from genogan.generators.preprocess import FeaturePreprocessor
+from genogan.settings.sections import GanSettings, as_dict, validated
 
 tf = runtime.tf
-MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio", "val_mmd", "val_label",
-                   "val_memorised", "val_score")
-SELECTION_DEFAULTS = as_dict(SelectionSettings())  # gan.selection's defaults (the schema)
 _SPLIT_KEY = 3_000_017  # seeds the inner validation split
 _MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from training noise
 
 
-@dataclass
-class TrainConfig:
-    """Training options (config `gan.*`). `early_stopping_patience` 0 disables early stopping;
-    otherwise training stops after that many monitor evaluations without improving
-    `early_stopping_metric` by `early_stopping_min_delta`, and the best generator is kept.
-    `selection`: {validation_fraction, refit} of the inner validation split (fraction 0 = off);
-    when on, the best epoch (and early stopping) follow `val_score`."""
-
-    # every default is the config schema's (`gan.*`, genogan.settings): one home
-    epochs: int = schema_default("gan.epochs")
-    batch_size: int = schema_default("gan.batch_size")
-    checkpoint_every: int = schema_default("gan.checkpoint_every")
-    monitor_every: int = schema_default("gan.monitor_every")
-    early_stopping_patience: int = schema_default("gan.early_stopping.patience")
-    early_stopping_metric: str = schema_default("gan.early_stopping.metric")
-    early_stopping_min_delta: float = schema_default("gan.early_stopping.min_delta")
-    jit_compile: object = schema_default("gan.jit_compile")
-    precision: str = schema_default("gan.precision")
-    preprocess: dict = field(default_factory=lambda: schema_default("gan.preprocess"))
-    keep_checkpoints: bool = schema_default("gan.keep_checkpoints")
-    selection: dict = field(default_factory=lambda: dict(SELECTION_DEFAULTS))
-
-    @property
-    def selection_options(self) -> dict:
-        return {**SELECTION_DEFAULTS, **(self.selection or {})}
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> TrainConfig:
-        d = dict(d or {})
-        valid = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - valid)
-        if unknown:
-            raise GenoganInputError(f"unknown training option(s) {', '.join(unknown)}",
-                                    fix=f"valid options: {', '.join(sorted(valid))}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def validate(self):
-        for name in ("epochs", "batch_size", "checkpoint_every", "monitor_every"):
-            if int(getattr(self, name)) < 1:
-                raise GenoganInputError(f"training option {name} must be >= 1, "
-                                        f"got {getattr(self, name)}")
-        unknown = sorted(set(self.selection or {}) - set(SELECTION_DEFAULTS))
-        if unknown:
-            raise GenoganInputError(f"unknown selection option(s) {', '.join(unknown)}",
-                                    fix=f"valid options: {', '.join(sorted(SELECTION_DEFAULTS))}")
-        frac = float(self.selection_options["validation_fraction"])
-        if not 0.0 <= frac < 1.0:
-            raise GenoganInputError(f"selection validation_fraction must be in [0, 1), got {frac}")
-        prep_keys = {"mode", "margin", "scale_to_unit", "rank", "residual_noise"}
-        unknown = sorted(set(self.preprocess or {}) - prep_keys)
-        if unknown:
-            raise GenoganInputError(f"unknown preprocess option(s) {', '.join(unknown)}",
-                                    fix=f"valid options: {', '.join(sorted(prep_keys))}")
-        if self.early_stopping_metric not in MONITOR_COLUMNS:
-            raise GenoganInputError(
-                f"unknown early_stopping_metric '{self.early_stopping_metric}'",
-                fix=f"use one of: {', '.join(MONITOR_COLUMNS[:2])}")
+def training_settings(config) -> GanSettings:
+    """The training options: the typed `gan:` settings (a dict is validated against the config
+    schema first, so a partial config meets the same checks as the workflow's)."""
+    return config if isinstance(config, GanSettings) else validated("gan", config)
 
 
 @dataclass
-class TrainedGAN:
-    """A trained GAN with everything needed to generate samples and save outputs."""
+class TrainedModel:
+    """A trained model with everything needed to generate samples and save outputs."""
 
-    gan: object  # a genogan.gan.models.ConditionalGAN
+    model: object  # a genogan.generators.contract.GenerativeModel
     preprocessor: FeaturePreprocessor
     classes: list
     class_counts: dict
@@ -122,7 +68,7 @@ class TrainedGAN:
 
     @property
     def model_name(self):
-        return self.gan.model_name
+        return self.model.model_name
 
 
 # ---- input checks ------------------------------------------------------------------------------
@@ -130,7 +76,8 @@ def check_training_data(X, y):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
-        raise GenoganInputError(f"GAN training needs at least 2 samples and 1 feature, got shape "
+        raise GenoganInputError(f"training a generative model needs at least 2 samples and 1 "
+                                f"feature, got shape "
                                 f"{X.shape}")
     if len(y) != len(X):
         raise GenoganInputError(f"{len(y)} labels for {len(X)} samples")
@@ -142,16 +89,9 @@ def check_training_data(X, y):
     classes = np.unique(y.astype(str))
     if len(classes) < 2:
         raise GenoganInputError(
-            f"a conditional GAN needs at least 2 classes, the training data has only "
+            f"a class-conditional model needs at least 2 classes, the training data has only "
             f"{classes.tolist()}", fix="check the 'condition' column of the sample sheet")
     return X, y.astype(str), classes
-
-
-def fingerprint(X, y, model, params, seed, cfg: TrainConfig, runtime_info=None) -> str:
-    """What a checkpoint must match to be resumed (see `store.checkpoint_fingerprint`)."""
-    from genogan.gan.store import checkpoint_fingerprint
-
-    return checkpoint_fingerprint(X, y, model, params, seed, cfg, runtime_info)
 
 
 def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +130,7 @@ class ValidationScorer:
         self.threshold = np.percentile(dcr(U_val, U_fit), 5)
 
     def __call__(self, fake, y_fake) -> dict[str, float]:
-        from genogan.gan.monitor import mmd_rbf
+        from genogan.generators.monitor import mmd_rbf
         from genogan.quality.privacy import dcr
 
         pred = self.clf.predict(fake)
@@ -202,7 +142,7 @@ class ValidationScorer:
 
 
 # ---- compiled training steps, traced once per architecture ------------------------------------
-_COMPILED: dict[tuple, tuple] = {}  # architecture key -> (host GAN, its traced StepLoop)
+_COMPILED: dict[tuple, tuple] = {}  # architecture key -> (host model, its traced StepLoop)
 _COMPILED_MAX = 8
 
 
@@ -218,9 +158,9 @@ class StepLoop:
     (`jit_compile`) and the loop around it stays a plain graph loop (a loop of dynamic length).
     """
 
-    def __init__(self, gan, n_features: int, n_classes: int, jit: bool):
+    def __init__(self, model, n_features: int, n_classes: int, jit: bool):
         self.names: list[str] = []  # the step's loss names, in order (known after tracing)
-        step = tf.function(gan.train_step, jit_compile=True) if jit else gan.train_step
+        step = tf.function(model.train_step, jit_compile=True) if jit else model.train_step
 
         def loop(U, onehot, rows, key0):
             losses = tf.TensorArray(tf.float32, size=tf.shape(rows)[0])
@@ -247,8 +187,8 @@ class StepLoop:
         return out.numpy().astype(np.float64)
 
 
-def compiled_gan(model, n_features, n_classes, params, seed, precision, jit):
-    """A GAN initialised exactly as `model(n_features, n_classes, params, seed=seed)` would be,
+def compiled_model(model, n_features, n_classes, params, seed, precision, jit):
+    """A model initialised exactly as `model(n_features, n_classes, params, seed=seed)` would be,
     and its traced training loop (`StepLoop`).
 
     Tracing the step (autograph, gradient-penalty double back-propagation, the critic loop)
@@ -263,7 +203,7 @@ def compiled_gan(model, n_features, n_classes, params, seed, precision, jit):
     crosses between trainings: a GAN trained after others ends bit for bit where it would alone
     (tests/test_gan_train.py).
     """
-    cls = get_model_class(model)
+    cls = model_class(model)
     key = (model, int(n_features), int(n_classes),
            json.dumps(cls.resolve_params(params), sort_keys=True), precision, bool(jit))
     if key not in _COMPILED:
@@ -282,12 +222,14 @@ class _Run:
     """State of one training run: data tensors, compiled step, checkpoint and history."""
 
     def __init__(self, X, y, classes, model, params, seed, cfg, checkpoint_dir, logger,
-                 validation=None):
+                 validation=None, init_from=None):
         self.cfg, self.seed, self.logger = cfg, int(seed), logger
         self.precision = runtime.resolve_precision(cfg.precision)
         self.jit = runtime.resolve_jit(cfg.jit_compile)
         runtime.log_runtime(logger, self.precision, self.jit)
-        self.prep = FeaturePreprocessor(**cfg.preprocess).fit(X)
+        # fine-tuning keeps the pretrained model's space: its weights only mean something there
+        self.prep = (init_from.preprocessor if init_from is not None
+                     else FeaturePreprocessor(**cfg.preprocess).fit(X))
         logger.info("preprocessing: mode %s, compositional input: %s", self.prep.mode_,
                     self.prep.compositional_)
         self.U = self.prep.transform(X)
@@ -295,20 +237,25 @@ class _Run:
         self.y_idx = np.searchsorted(classes, y)
         self.onehot = np.eye(len(classes), dtype=np.float32)[self.y_idx]
         self.U_t, self.onehot_t = tf.constant(self.U, tf.float32), tf.constant(self.onehot)
-        self.gan, self.step_fn = compiled_gan(model, self.prep.n_output_, len(classes), params,
-                                              seed, self.precision, self.jit)
+        self.model, self.step_fn = compiled_model(model, self.prep.n_output_, len(classes),
+                                                  params, seed, self.precision, self.jit)
+        if init_from is not None:
+            for mine, theirs in zip(self.model.networks().values(),
+                                    init_from.model.networks().values(), strict=True):
+                mine.set_weights(theirs.get_weights())
         self.val = None
         if validation is not None:  # held-back training rows, in the generator's space
             X_val, y_val = validation
             self.val = ValidationScorer(self.U, self.y, self.prep.transform(X_val).astype(
                 np.float64), np.asarray(y_val))
-        patience = cfg.early_stopping_patience
+        patience = cfg.early_stopping.patience
         self.select_metric = ("val_score" if self.val is not None else
-                              cfg.early_stopping_metric if patience > 0 else None)
+                              cfg.early_stopping.metric if patience > 0 else None)
         self.batch = min(int(cfg.batch_size), len(X))
         self.steps_per_epoch = len(X) // self.batch
-        self._init_state(fingerprint(X, y, model, self.gan.params, seed, cfg, {
-            "precision": self.precision, "jit": self.jit, "tf": tf.__version__}),
+        start = {} if init_from is None else {"init_from": _weights_digest(self.model)}
+        self._init_state(checkpoint_fingerprint(X, y, model, self.model.params, seed, cfg, {
+            "precision": self.precision, "jit": self.jit, "tf": tf.__version__, **start}),
             checkpoint_dir)
 
     # checkpoint ---------------------------------------------------------------------------------
@@ -319,16 +266,14 @@ class _Run:
         self.es_wait = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.es_best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.fingerprint = tf.Variable(fp, dtype=tf.string, trainable=False)
-        objs = dict(generator=self.gan.generator, critic=self.gan.critic,
-                    g_optimizer=self.gan.g_optimizer, d_optimizer=self.gan.d_optimizer,
-                    epoch=self.epoch, history=self.history_json, es_best=self.es_best,
-                    es_wait=self.es_wait, es_best_epoch=self.es_best_epoch,
-                    fingerprint=self.fingerprint)
+        objs = dict(**self.model.checkpoint_objects(), epoch=self.epoch,
+                    history=self.history_json, es_best=self.es_best, es_wait=self.es_wait,
+                    es_best_epoch=self.es_best_epoch, fingerprint=self.fingerprint)
         self.best_weights = None
         if self.select_metric is not None:
             self.best_weights = [tf.Variable(w.numpy(), trainable=False)
-                                 for w in self.gan.generator.weights]
-            objs["best_generator"] = self.best_weights
+                                 for w in self.model.sampling_weights()]
+            objs["best_sampling_weights"] = self.best_weights
         self.ckpt = tf.train.Checkpoint(**objs)
         self.manager = None
         if checkpoint_dir is not None:
@@ -338,8 +283,6 @@ class _Run:
                                                       max_to_keep=1)
 
     def _maybe_resume(self, fp):
-        from genogan.gan.store import resume_checkpoint
-
         if resume_checkpoint(self.ckpt, self.checkpoint_dir, fp, self.logger):
             self.logger.info("resuming at epoch %d", int(self.epoch.numpy()))
 
@@ -372,7 +315,7 @@ class _Run:
             if not np.isfinite(row).all():
                 bad = [k for k, v in zip(self.step_fn.names, row, strict=True)
                        if not np.isfinite(v)]
-                raise FloatingPointError(f"GAN training diverged at epoch {e}: "
+                raise FloatingPointError(f"{self.model.model_name} training diverged at epoch {e}: "
                                          f"{', '.join(bad)} not finite")
         return [dict(zip(self.step_fn.names, map(float, row), strict=True)) for row in means]
 
@@ -380,7 +323,7 @@ class _Run:
     def monitor(self, epoch: int) -> dict:
         key = tf.random.experimental.stateless_fold_in(
             tf.constant([self.seed, epoch], tf.int64), _MONITOR_KEY)
-        fake = self.gan.sample(self.onehot, key).numpy().astype(np.float64)
+        fake = self.model.sample(self.onehot, key).numpy().astype(np.float64)
         scores = monitor_scores(self.U, self.y_idx, fake, self.y_idx)
         if self.val is not None:
             scores.update(self.val(fake, self.y))
@@ -388,26 +331,26 @@ class _Run:
 
     def early_stop(self, row: dict, epoch: int) -> bool:
         """Track the best epoch by the selection metric; True when patience is exhausted."""
-        patience = self.cfg.early_stopping_patience
+        patience = self.cfg.early_stopping.patience
         score = row.get(self.select_metric, np.nan) if self.select_metric else np.nan
         if not np.isfinite(score):
             return False
-        if score < self.es_best.numpy() - self.cfg.early_stopping_min_delta:
+        if score < self.es_best.numpy() - self.cfg.early_stopping.min_delta:
             self.es_best.assign(score)
             self.es_best_epoch.assign(epoch)
             self.es_wait.assign(0)
-            for var, w in zip(self.best_weights, self.gan.generator.weights, strict=True):
+            for var, w in zip(self.best_weights, self.model.sampling_weights(), strict=True):
                 var.assign(w)
             return False
         self.es_wait.assign_add(1)
         return patience > 0 and int(self.es_wait.numpy()) >= patience
 
     def restore_best(self):
-        for var, w in zip(self.best_weights, self.gan.generator.weights, strict=True):
+        for var, w in zip(self.best_weights, self.model.sampling_weights(), strict=True):
             w.assign(var)
 
 
-def _iterate(run: _Run, cfg: TrainConfig, on_epoch_end):
+def _iterate(run: _Run, cfg: GanSettings, on_epoch_end):
     """The epoch loop; returns (history rows, stopped_early). Epochs run in chunks that end
     where something needs the weights (a monitor epoch, a checkpoint, the last epoch), one
     graph call each; within a chunk no decision is taken, so the history, the selected epoch
@@ -453,58 +396,94 @@ def _log_row(logger, row):
         f"{k}={v:.4g}" for k, v in row.items() if k != "epoch" and np.isfinite(v)))
 
 
-def train_gan(X, y, *, model: str = "cwgan_gp", params: dict | None = None, seed: int = 1,
-              config: TrainConfig | dict | None = None, checkpoint_dir=None,
-              feature_names=None, logger: logging.Logger | None = None,
-              on_epoch_end=None) -> TrainedGAN:
-    """Train `model` on features X (n_samples x n_features) with class labels y.
+def _weights_digest(model) -> str:
+    """A fingerprint of a model's starting weights (a fine-tuning run's checkpoint must have
+    started from the same pretrained weights to be resumed)."""
+    import hashlib
 
+    h = hashlib.sha256()
+    for w in model.weights:
+        h.update(np.ascontiguousarray(w.numpy()).tobytes())
+    return h.hexdigest()
+
+
+def train_model(X, y, *, model: str = "cwgan_gp", params: dict | None = None, seed: int = 1,
+                config: GanSettings | dict | None = None, checkpoint_dir=None,
+                feature_names=None, logger: logging.Logger | None = None,
+                on_epoch_end=None, init_from=None) -> TrainedModel:
+    """Train `model` (a registered name) on features X (n_samples x n_features) with labels y.
+
+    `config`: the `gan:` training options (`GanSettings` or a partial config dict).
     `checkpoint_dir`: where periodic checkpoints go (resumed from when present and made for the
     same data and settings; removed after success unless `keep_checkpoints`). `on_epoch_end(epoch,
     row)` is called after each epoch (and after its checkpoint), e.g. for progress or tests.
+    `init_from`: fine-tune a pretrained model (a `TrainedModel` or `store.LoadedModel` of the
+    same model and classes): training starts from its weights, in its preprocessing space (not
+    refitted), with fresh optimizers. `pretrain` is `train_model` on the larger cohort.
     """
     logger = logger or logging.getLogger("genogan")
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
-    cfg.validate()
-    get_model_class(model)  # unknown name -> clear error before any work
+    cfg = training_settings(config)
+    model_class(model)  # unknown name -> clear error before any work
     X, y, classes = check_training_data(X, y)
+    if init_from is not None:
+        _check_init(init_from, model, classes, X.shape[1])
     runtime.make_deterministic(seed)
-    sel = cfg.selection_options
-    fit, val = inner_validation_split(y, float(sel["validation_fraction"]), seed)
+    sel = cfg.selection
+    fit, val = inner_validation_split(y, float(sel.validation_fraction), seed)
     validation = (X[val], y[val]) if len(val) else None
     run = _Run(X[fit], y[fit], classes, model, params, seed, cfg, checkpoint_dir, logger,
-               validation=validation)
+               validation=validation, init_from=init_from)
     logger.info("model %s: %d features (%d in the generator's space), classes %s, %d samples "
-                "(%d held back for model selection), batch %d, %d epochs", model, X.shape[1],
-                run.prep.n_output_, classes.tolist(), len(fit), len(val), run.batch, cfg.epochs)
+                "(%d held back for model selection), batch %d, %d epochs%s", model, X.shape[1],
+                run.prep.n_output_, classes.tolist(), len(fit), len(val), run.batch, cfg.epochs,
+                ", fine-tuned from a pretrained model" if init_from is not None else "")
     t0 = time.perf_counter()
     history, stopped = _iterate(run, cfg, on_epoch_end)
     best = int(run.es_best_epoch.numpy()) if run.best_weights else None
     if run.best_weights is not None and np.isfinite(run.es_best.numpy()):
         run.restore_best()  # as Keras' EarlyStopping(restore_best_weights=True)
     final = run
-    if validation is not None and sel["refit"] and best:
+    if validation is not None and sel.refit and best:
         logger.info("refit on all %d training samples for the selected %d epochs", len(X), best)
         # the refit's history is not kept (the selection run's is), so it monitors only its
         # last epoch (a finite-loss check) instead of every monitor_every epochs
-        refit_cfg = replace(cfg, epochs=best, early_stopping_patience=0, monitor_every=best,
-                            selection={**sel, "validation_fraction": 0.0})
+        refit_cfg = replace(cfg, epochs=best, monitor_every=best,
+                            early_stopping=replace(cfg.early_stopping, patience=0),
+                            selection=replace(sel, validation_fraction=0.0))
         final = _Run(X, y, classes, model, params, seed, refit_cfg,
-                     None if checkpoint_dir is None else Path(checkpoint_dir) / "refit", logger)
+                     None if checkpoint_dir is None else Path(checkpoint_dir) / "refit", logger,
+                     init_from=init_from)
         _iterate(final, refit_cfg, None)
     elapsed = time.perf_counter() - t0
     if checkpoint_dir is not None and not cfg.keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     info = {"seed": int(seed), "device": runtime.describe_device(), "precision": run.precision,
             "jit_compile": run.jit, "epochs_trained": len(history), "stopped_early": stopped,
-            "best_epoch": best, "refit": final is not run,
+            "best_epoch": best, "refit": final is not run, "fine_tuned": init_from is not None,
             "inner_validation_rows": val.tolist(), "n_features_generator": run.prep.n_output_,
             "train_seconds_this_run": round(elapsed, 3), "batch_size": run.batch,
-            "train_config": asdict(cfg)}
+            "weight_count": run.model.built_weight_count(), "train_config": as_dict(cfg)}
     counts = {str(c): int((y == c).sum()) for c in classes}
     hist = _history_frame(history)
-    return TrainedGAN(final.gan.copy(), final.prep, [str(c) for c in classes], counts, hist, info,
-                      list(feature_names) if feature_names is not None else None)
+    return TrainedModel(final.model.copy(), final.prep, [str(c) for c in classes], counts, hist,
+                        info, list(feature_names) if feature_names is not None else None)
+
+
+def _check_init(init_from, model: str, classes, n_features: int) -> None:
+    """A pretrained model can start this training only if it is the same model, for the same
+    classes, on the same input features."""
+    problems = []
+    if init_from.model_name != model:
+        problems.append(f"it is a {init_from.model_name}, this training a {model}")
+    if [str(c) for c in init_from.classes] != [str(c) for c in classes]:
+        problems.append(f"its classes are {list(init_from.classes)}, these {classes.tolist()}")
+    if init_from.preprocessor.n_features_ != n_features:
+        problems.append(f"it has {init_from.preprocessor.n_features_} input features, these "
+                        f"data {n_features}")
+    if problems:
+        raise GenoganInputError("cannot fine-tune from the pretrained model: " +
+                                "; ".join(problems),
+                                fix="pretrain the same model on the same features and classes")
 
 
 def _history_frame(rows) -> pd.DataFrame:

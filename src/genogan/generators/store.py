@@ -1,20 +1,18 @@
-"""Model directory: what `train_gan` writes and `generate` reads (no pickles anywhere).
+"""Model directory: what training writes and generation reads (no pickles anywhere).
 
-A model directory holds `generator.weights.h5` and `critic.weights.h5` (Keras weights; the critic
-file holds the discriminator for models that have one), `preprocess.json` (the fitted
-FeaturePreprocessor), `model.json` (model name, architecture parameters, class order and counts,
-feature names, seed, training info, config) and `history.tsv` + `loss.png` (training monitor).
-Every file is written through `genogan.io.atomic_path`, so a killed job never leaves one that looks
-finished.
+A model directory holds one `<network>.weights.h5` per network of the model (Keras weights: a
+GAN's generator and critic, the VAE's encoder and decoder, the diffusion model's denoiser; see
+`genogan.generators.contract`), `preprocess.json` (the fitted FeaturePreprocessor), `model.json`
+(model name and family, networks, architecture parameters, class order and counts, feature
+names, seed, training info, config) and `history.tsv` + `loss.png` (training monitor). Every file
+is written through `genogan.io.atomic_path`, so a killed job never leaves one that looks finished.
+Nothing here knows a model's networks by name: `model.json` lists them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
-import shutil
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +20,18 @@ import pandas as pd
 
 from genogan import __version__
 from genogan.errors import GenoganInputError
-from genogan.gan.models import get_model_class
-from genogan.gan.preprocess import FeaturePreprocessor
+from genogan.generators.checkpoints import plain
+from genogan.generators.registry import family, model_class
+from genogan.generators.preprocess import FeaturePreprocessor
 from genogan.io import atomic_path, atomic_write_text
 
-OUTPUT_NAMES = {
-    "generator": "generator.weights.h5",
-    "critic": "critic.weights.h5",
+OUTPUT_NAMES = {  # beside one `<network>.weights.h5` per network
     "preprocess": "preprocess.json",
     "model": "model.json",
     "history": "history.tsv",
     "loss": "loss.png",
 }
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: weights per network, named in model.json
 # Generated samples in the generator's space must stay within this many times the training data's
 # range there (training data spans [-1, 1] after scaling; a healthy generator stays close to it).
 SANE_RANGE_FACTOR = 20.0
@@ -43,27 +40,27 @@ _RETRAIN_FIX = ("delete the model directory and rerun rule train_gan (Snakemake 
 
 
 def output_paths(out_dir) -> dict[str, Path]:
-    """The standard file names inside a model directory."""
+    """The standard file names inside a model directory (the weights: `weights_path`)."""
     return {k: Path(out_dir) / v for k, v in OUTPUT_NAMES.items()}
 
 
-def _plain(obj):
-    """Keras wraps dict/list attributes in tracking types; JSON wants plain ones."""
-    return json.loads(json.dumps(obj, default=str))
+def weights_path(out_dir, network: str) -> Path:
+    return Path(out_dir) / f"{network}.weights.h5"
 
 
 def model_metadata(trained, config: dict | None = None) -> dict:
     import keras
     import tensorflow as tf
 
-    gan = trained.gan
+    model = trained.model
     return {
-        "format_version": MODEL_FORMAT_VERSION, "model": gan.model_name,
-        "critic_role": gan.critic_role, "params": _plain(gan.params),
-        "n_features": gan.n_features, "n_classes": gan.n_classes, "latent_dim": gan.latent_dim,
+        "format_version": MODEL_FORMAT_VERSION, "model": model.model_name,
+        "family": family(model.model_name), "networks": list(model.network_names),
+        "sampling_networks": list(model.sampling_networks), "params": plain(model.params),
+        "n_features": model.n_features, "n_classes": model.n_classes,
         "classes": list(trained.classes), "class_counts": dict(trained.class_counts),
         "feature_names": trained.feature_names, "seed": trained.info["seed"],
-        "info": _plain(trained.info), "config": _plain(config or {}),
+        "info": plain(trained.info), "config": plain(config or {}),
         "versions": {"genogan": __version__, "tensorflow": tf.__version__,
                      "keras": keras.__version__},
     }
@@ -75,16 +72,12 @@ def save_weights(model, path) -> None:
         model.save_weights(str(tmp))
 
 
-def save_trained(trained, paths, config: dict | None = None) -> dict[str, Path]:
-    """Write every output of a training run; `paths` is a directory or a dict like
-    `output_paths()` (Snakemake's named outputs)."""
-    paths = output_paths(paths) if isinstance(paths, (str, Path)) else {
-        k: Path(v) for k, v in dict(paths).items()}
-    missing = sorted(set(OUTPUT_NAMES) - set(paths))
-    if missing:
-        raise ValueError(f"output paths missing for: {', '.join(missing)}")
-    save_weights(trained.gan.generator, paths["generator"])
-    save_weights(trained.gan.critic, paths["critic"])
+def save_trained(trained, out_dir, config: dict | None = None) -> dict[str, Path]:
+    """Write every output of a training run into `out_dir`; returns the paths written."""
+    paths = output_paths(out_dir)
+    for name, net in trained.model.networks().items():
+        paths[name] = weights_path(out_dir, name)
+        save_weights(net, paths[name])
     atomic_write_text(paths["preprocess"], trained.preprocessor.to_json())
     atomic_write_text(paths["model"], json.dumps(model_metadata(trained, config), indent=1))
     with atomic_path(paths["history"]) as tmp:
@@ -101,7 +94,7 @@ def plot_history(history: pd.DataFrame, path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from genogan.gan.train import MONITOR_COLUMNS
+    from genogan.generators.monitor import MONITOR_COLUMNS
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     losses = [c for c in history.columns if c not in ("epoch", "seconds", *MONITOR_COLUMNS)]
@@ -124,8 +117,8 @@ def plot_history(history: pd.DataFrame, path, title: str = "") -> None:
 
 
 @dataclass
-class LoadedGAN:
-    gan: object
+class LoadedModel:
+    model: object  # a genogan.generators.contract.GenerativeModel
     preprocessor: FeaturePreprocessor
     meta: dict
 
@@ -138,32 +131,37 @@ class LoadedGAN:
         return self.meta["model"]
 
 
-def load_trained(model_dir=None, *, paths: dict | None = None, with_critic=False) -> LoadedGAN:
-    """Rebuild a GAN from its model directory (weights, preprocessing and metadata).
+def load_trained(model_dir, *, all_networks: bool = False) -> LoadedModel:
+    """Rebuild a model from its directory (weights, preprocessing and metadata): the networks
+    sampling needs, or every network (`all_networks`, e.g. to fine-tune or compare runs).
 
     A missing, truncated or corrupt file (weights that do not load, or load as NaN/inf) is a
     `GenoganInputError` naming that file and the fix, never a bare h5/JSON error.
     """
-    paths = {**(output_paths(model_dir) if model_dir is not None else {}), **(paths or {})}
-    for key in ("model", "preprocess", "generator") + (("critic",) if with_critic else ()):
-        if not Path(paths[key]).exists():
-            raise GenoganInputError(f"model directory lacks {Path(paths[key]).name}",
-                                    path=paths[key], fix="rerun `genogan train` / train_gan")
+    paths = output_paths(model_dir)
+    for key in ("model", "preprocess"):
+        _require(paths[key])
     meta = _read_json(paths["model"])
     if meta.get("format_version") != MODEL_FORMAT_VERSION:
         raise GenoganInputError(f"unsupported model.json format {meta.get('format_version')!r}",
                                 path=paths["model"], fix="retrain with this genogan version")
-    cls = get_model_class(meta["model"])
-    gan = cls(meta["n_features"], meta["n_classes"], meta["params"], seed=meta["seed"])
-    load_weights_checked(gan.generator, paths["generator"])
-    if with_critic:
-        load_weights_checked(gan.critic, paths["critic"])
+    model = model_class(meta["model"])(meta["n_features"], meta["n_classes"], meta["params"],
+                                       seed=meta["seed"])
+    for name in meta["networks"] if all_networks else meta["sampling_networks"]:
+        load_weights_checked(getattr(model, name), _require(weights_path(model_dir, name)))
     try:
         prep = FeaturePreprocessor.from_json(Path(paths["preprocess"]).read_text())
     except (ValueError, KeyError, TypeError) as err:
         raise GenoganInputError(f"preprocessing file is unreadable or corrupt ({err})",
                                 path=paths["preprocess"], fix=_RETRAIN_FIX) from err
-    return LoadedGAN(gan, prep, meta)
+    return LoadedModel(model, prep, meta)
+
+
+def _require(path) -> Path:
+    if not Path(path).exists():
+        raise GenoganInputError(f"model directory lacks {Path(path).name}", path=path,
+                                fix="rerun `genogan train` / train_gan")
+    return Path(path)
 
 
 def _read_json(path) -> dict:
@@ -209,66 +207,6 @@ def check_generated(U, X, *, model: str = "", path=None) -> None:
             f"{model} generated samples reach {np.abs(U).max():.3g} in the generator's space, "
             f"more than {SANE_RANGE_FACTOR:g}x the training data's range (|u| <= 1)", path=path,
             fix="the model's weights are corrupt or training diverged: " + _RETRAIN_FIX)
-
-
-# ---- checkpoints (resume of a killed training run) --------------------------------------------
-def checkpoint_fingerprint(X, y, model: str, params: dict, seed: int, train_config,
-                           runtime: dict | None = None) -> str:
-    """What a checkpoint must match to be resumed: every input of the trained weights.
-
-    The data, labels, model name and resolved architecture parameters, the seed, every training
-    option (`epochs` included: a checkpoint past a shorter run's end would return an over-trained
-    model; only `keep_checkpoints` is left out) and the resolved runtime (precision, XLA,
-    TensorFlow version: each changes the arithmetic).
-    """
-    opts = asdict(train_config) if is_dataclass(train_config) else dict(train_config)
-    opts.pop("keep_checkpoints", None)
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
-    h.update(str(np.asarray(X).shape).encode())
-    h.update("\x00".join(map(str, y)).encode())
-    h.update(json.dumps([model, _plain(params), int(seed), opts, runtime or {}], sort_keys=True,
-                        default=str).encode())
-    return h.hexdigest()
-
-
-def resume_checkpoint(ckpt, checkpoint_dir, fp: str, logger: logging.Logger | None = None
-                      ) -> bool:
-    """Restore `ckpt` (a tf.train.Checkpoint) from the latest checkpoint in `checkpoint_dir` when
-    it was made for the same fingerprint. A checkpoint made for other data/settings, or one that
-    is truncated or corrupt, is deleted with a warning and training starts from scratch (its
-    tensors are all read before anything is restored, so a bad file never half-loads)."""
-    import tensorflow as tf
-
-    logger = logger or logging.getLogger("genogan")
-    checkpoint_dir = Path(checkpoint_dir)
-    if not checkpoint_dir.exists():
-        return False
-    try:
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-        if latest is None:
-            if any(checkpoint_dir.iterdir()):
-                raise ValueError("no readable checkpoint index")
-            return False
-        reader = tf.train.load_checkpoint(latest)
-        saved = reader.get_tensor("fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
-        if saved.decode() != fp:
-            logger.warning("checkpoint %s was made for other data or settings (e.g. epochs, "
-                           "seed, model parameters; fingerprint %s, this run %s): ignoring it "
-                           "and training from scratch", latest, saved.decode()[:12], fp[:12])
-            shutil.rmtree(checkpoint_dir)
-            return False
-        for name in reader.get_variable_to_shape_map():
-            reader.get_tensor(name)  # a truncated data file fails here, before any restore
-    except Exception as err:  # noqa: BLE001 (TF raises many types for a damaged checkpoint)
-        logger.warning("checkpoint in %s is truncated or corrupt (%s: %s): deleting it and "
-                       "training from scratch", checkpoint_dir, type(err).__name__,
-                       str(err)[:200])
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-        return False
-    ckpt.restore(latest).assert_existing_objects_matched()
-    logger.info("resumed from checkpoint %s", latest)
-    return True
 
 
 def read_history(path) -> pd.DataFrame:

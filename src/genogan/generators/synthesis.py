@@ -1,4 +1,4 @@
-"""Generate synthetic samples per class from a trained GAN, in the input feature space.
+"""Generate synthetic samples per class from a trained model, in the input feature space.
 
 Noise is drawn statelessly per fixed-size chunk from (seed, chunk index), so the same model, counts
 and seed always give the same samples, whatever the machine's batch sizes.
@@ -11,8 +11,8 @@ import pandas as pd
 
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
-from genogan.gan import runtime
-from genogan.gan.store import check_generated, load_trained, output_paths
+from genogan.generators import runtime
+from genogan.generators.store import check_generated, load_trained, weights_path
 
 tf = runtime.tf
 CHUNK = 4096
@@ -32,7 +32,7 @@ def labels_for(classes, n_per_class: dict) -> np.ndarray:
     return np.asarray([c for c in classes for _ in range(counts.get(c, 0))], dtype=object)
 
 
-def generate_arrays(gan, preprocessor, classes, n_per_class: dict, seed: int, *, source=None):
+def generate_arrays(model, preprocessor, classes, n_per_class: dict, seed: int, *, source=None):
     """(X, y): generated samples in the input space and their labels (class order).
 
     Checked finite and in a sane range (`store.check_generated`; `source` names the weights file
@@ -46,32 +46,35 @@ def generate_arrays(gan, preprocessor, classes, n_per_class: dict, seed: int, *,
     for c, start in enumerate(range(0, len(y), CHUNK)):
         key = tf.random.experimental.stateless_fold_in(
             tf.constant([int(seed), c], tf.int64), _GEN_KEY)
-        parts.append(gan.sample(onehot[start:start + CHUNK], key).numpy())
+        parts.append(np.asarray(model.sample(onehot[start:start + CHUNK], key)))
     U = np.vstack(parts) if parts else np.zeros((0, preprocessor.n_output_), np.float32)
-    # the reduced space's residual noise: seeded by the generation seed, like the GAN's noise
+    # the reduced space's residual noise: seeded by the generation seed, like the model's noise
     rng = np.random.default_rng([int(seed), _GEN_KEY])
     X = (preprocessor.inverse_transform(U, rng=rng) if len(U)
          else np.zeros((0, preprocessor.n_features_)))
-    check_generated(U, X, model=getattr(gan, "model_name", ""), path=source)
+    check_generated(U, X, model=getattr(model, "model_name", ""), path=source)
     return X, y.astype(str)
 
 
-def generate(model_dir, n_per_class: dict, seed: int, *, paths: dict | None = None
-             ) -> FeatureMatrix:
+def generate(model_dir, n_per_class: dict, seed: int) -> FeatureMatrix:
     """Synthetic FeatureMatrix with extra columns `synthetic` (True), `model` and `seed`;
     sample ids `syn_{model}_{seed}_{i}`."""
-    loaded = load_trained(model_dir, paths=paths)
-    source = {**(output_paths(model_dir) if model_dir is not None else {}), **(paths or {})}
-    return synthetic_matrix(loaded.gan, loaded.preprocessor, loaded.classes, loaded.model_name,
+    loaded = load_trained(model_dir)
+    return synthetic_matrix(loaded.model, loaded.preprocessor, loaded.classes, loaded.model_name,
                             loaded.meta.get("feature_names"), n_per_class, seed,
-                            source=source.get("generator"))
+                            source=sampling_source(model_dir, loaded.model))
 
 
-def synthetic_matrix(gan, preprocessor, classes, model_name: str, feature_names,
+def sampling_source(model_dir, model):
+    """The weights file an error about generated samples names: the first sampling network's."""
+    return weights_path(model_dir, model.sampling_networks[0]) if model_dir else None
+
+
+def synthetic_matrix(model, preprocessor, classes, model_name: str, feature_names,
                      n_per_class: dict, seed: int, *, source=None) -> FeatureMatrix:
-    """`generate`'s matrix from a GAN in memory (rule train_gan samples the model it has just
+    """`generate`'s matrix from a model in memory (rule train_gan samples the model it has just
     trained: the same weights and preprocessor it writes, so the same samples as reloading)."""
-    X, y = generate_arrays(gan, preprocessor, classes, n_per_class, seed, source=source)
+    X, y = generate_arrays(model, preprocessor, classes, n_per_class, seed, source=source)
     names = feature_names or [f"f{i}" for i in range(X.shape[1])]
     n = len(y)
     extra = pd.DataFrame({"synthetic": np.ones(n, dtype=bool), "model": [model_name] * n,

@@ -11,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import pdist
 
+# the history columns the training loop adds at monitor epochs (gan.early_stopping.metric's choices)
+MONITOR_COLUMNS = ("mmd", "mmd_class", "diversity_ratio", "std_ratio", "val_mmd", "val_label",
+                   "val_memorised", "val_score")
+
 
 def _sq_dists(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T

@@ -1,11 +1,9 @@
-"""Conditional GAN models: network builders, one `keras.Model` subclass per GAN, and a registry.
+"""Conditional GANs (family `adversarial`): network builders and one `GenerativeModel` per GAN.
 
-Adding a model means adding one class decorated with `@register` that defines `default_params`,
-`build_networks()`, `build_optimizers()` and a `train_step` that reads like its paper's algorithm.
-
-Randomness inside a training step is *stateless*: every noise draw is keyed on the step key
-(`[seed, global_step]`) handed in by the training loop. So a run resumed from a checkpoint draws
-exactly the noise an uninterrupted run would have, and no RNG state has to be saved.
+As in the Keras `wgan_gp` example, networks are built by plain functions and each GAN's
+`train_step` reads like its paper's algorithm. The contract (networks, optimizers, stateless
+randomness keyed on the step, sampling, weight count) is `genogan.generators.contract`'s; the
+names are registered in `genogan.generators.registry`.
 """
 
 from __future__ import annotations
@@ -14,30 +12,7 @@ import keras
 import tensorflow as tf
 
 from genogan.errors import GenoganInputError
-
-MODELS: dict[str, type[ConditionalGAN]] = {}
-
-
-def register(cls):
-    """Class decorator: make a GAN selectable by its `model_name` in config."""
-    MODELS[cls.model_name] = cls
-    return cls
-
-
-def get_model_class(name: str):
-    if name not in MODELS:
-        raise GenoganInputError(f"unknown GAN model '{name}'",
-                                fix=f"choose one of: {', '.join(sorted(MODELS))}")
-    return MODELS[name]
-
-
-def _init(seed: int, i: int):
-    """A seeded initializer per layer: same seed -> same initial weights, in any process.
-
-    Scaled by fan-in only (LeCun uniform): Glorot's fan-out term would shrink a 30,000-feature
-    output layer's weights ~100-fold, so an untrained generator would emit near-constant samples.
-    """
-    return keras.initializers.VarianceScaling(1.0, "fan_in", "uniform", seed=int(seed) * 1000 + i)
+from genogan.generators.contract import GenerativeModel, dense_weights, fold_key, mlp, seeded_init
 
 
 # ---- network builders (plain functions, as in the Keras wgan_gp example) -------------------------
@@ -52,16 +27,8 @@ def build_generator(n_features, n_classes, latent_dim, units, *, seed, leaky_slo
     noise = keras.Input((latent_dim,), name="noise")
     label = keras.Input((n_classes,), name="label")
     h = keras.layers.Concatenate(name="condition", dtype=dtype)([noise, label])
-    for i, u in enumerate(units):
-        h = keras.layers.Dense(u, kernel_initializer=_init(seed, i), dtype=dtype,
-                               name=f"dense_{i}")(h)
-        h = keras.layers.LeakyReLU(negative_slope=leaky_slope, dtype=dtype, name=f"act_{i}")(h)
-        if batchnorm_momentum is not None:
-            h = keras.layers.BatchNormalization(momentum=batchnorm_momentum, dtype=dtype,
-                                                name=f"bn_{i}")(h)
-    h = keras.layers.Dense(n_features, kernel_initializer=_init(seed, len(units)), dtype=dtype,
-                           name="dense_out")(h)
-    out = keras.layers.Activation("tanh", dtype="float32", name="tanh")(h)
+    out = mlp(h, units, n_features, seed=seed, first=0, leaky_slope=leaky_slope, dtype=dtype,
+              out_activation="tanh", batchnorm_momentum=batchnorm_momentum)
     return keras.Model([noise, label], out, name=name)
 
 
@@ -75,14 +42,8 @@ def build_critic(n_features, n_classes, units, *, seed, leaky_slope=0.2, output_
     x = keras.Input((n_features,), name="sample")
     label = keras.Input((n_classes,), name="label")
     h = keras.layers.Concatenate(name="condition", dtype=dtype)([x, label])
-    for i, u in enumerate(units):
-        h = keras.layers.Dense(u, kernel_initializer=_init(seed, 100 + i), dtype=dtype,
-                               name=f"dense_{i}")(h)
-        h = keras.layers.LeakyReLU(negative_slope=leaky_slope, dtype=dtype, name=f"act_{i}")(h)
-    h = keras.layers.Dense(1, kernel_initializer=_init(seed, 100 + len(units)), dtype=dtype,
-                           name="dense_out")(h)
-    act = output_activation or "linear"
-    out = keras.layers.Activation(act, dtype="float32", name=act)(h)
+    out = mlp(h, units, 1, seed=seed, first=100, leaky_slope=leaky_slope, dtype=dtype,
+              out_activation=output_activation)
     return keras.Model([x, label], out, name=name)
 
 
@@ -115,71 +76,37 @@ def build_projection_critic(n_features, n_classes, units, *, seed, leaky_slope=0
     for i, u in enumerate(units):
         if minibatch_std and i == len(units) - 1:
             h = MinibatchStd(dtype=dtype, name="minibatch_std")(h)
-        h = keras.layers.Dense(u, kernel_initializer=_init(seed, 100 + i), dtype=dtype,
+        h = keras.layers.Dense(u, kernel_initializer=seeded_init(seed, 100 + i), dtype=dtype,
                                name=f"dense_{i}")(h)
         h = keras.layers.LeakyReLU(negative_slope=leaky_slope, dtype=dtype, name=f"act_{i}")(h)
-    score = keras.layers.Dense(1, kernel_initializer=_init(seed, 100 + len(units)), dtype=dtype,
-                               name="dense_out")(h)
+    score = keras.layers.Dense(1, kernel_initializer=seeded_init(seed, 100 + len(units)),
+                               dtype=dtype, name="dense_out")(h)
     embed = keras.layers.Dense(units[-1], use_bias=False, dtype=dtype, name="label_embedding",
-                               kernel_initializer=_init(seed, 200))(label)
+                               kernel_initializer=seeded_init(seed, 200))(label)
     proj = keras.layers.Dot(axes=1, dtype=dtype, name="projection")([embed, h])
     out = keras.layers.Add(dtype="float32", name="score")([score, proj])
     return keras.Model([x, label], out, name=name)
 
 
-# layer weights with a `{name}_initializer` (Dense, BatchNormalization): what reinitialise redraws
-_INITIALISED = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance")
+class ConditionalGAN(GenerativeModel):
+    """A conditional GAN: a generator [noise, one-hot label] -> sample and a critic (or
+    discriminator) trained against it. Subclasses add `build_networks` and `train_step`."""
 
-
-def _key(step_key, k):
-    """Independent stateless seed number k within one training step."""
-    return tf.random.experimental.stateless_fold_in(step_key, k)
-
-
-class ConditionalGAN(keras.Model):
-    """Shared plumbing: networks, optimizers, noise and sampling. Subclasses add `train_step`."""
-
-    model_name = ""
     critic_role = "critic"  # what the second network is called in logs and model.json
-    default_params: dict = {}
+    sampling_networks = ("generator",)
 
     def __init__(self, n_features: int, n_classes: int, params: dict | None = None, *,
                  seed: int = 0, precision: str = "float32"):
-        super().__init__(name=self.model_name)
-        self.params = self.resolve_params(params)
-        self.n_features, self.n_classes = int(n_features), int(n_classes)
-        self.latent_dim = int(self.params["latent_dim"])
-        self.seed, self.precision = int(seed), precision
-        self.generator, self.critic = self.build_networks()
-        self.g_optimizer, self.d_optimizer = self.build_optimizers()
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.critic.trainable_variables)
-        self._build_seed = self.seed  # the seed inside the layers' initializers
-        self._optimizer_start = [[v.numpy() for v in opt.variables]
-                                 for opt in (self.g_optimizer, self.d_optimizer)]
+        self.latent_dim = int(self.resolve_params(params)["latent_dim"])
+        super().__init__(n_features, n_classes, params, seed=seed, precision=precision)
 
-    @classmethod
-    def resolve_params(cls, params: dict | None) -> dict:
-        """Defaults overlaid with config; an unknown key is an error, not silently ignored."""
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(cls.default_params))
-        if unknown:
-            raise GenoganInputError(
-                f"unknown parameter(s) {', '.join(unknown)} for GAN model '{cls.model_name}'",
-                fix=f"valid parameters: {', '.join(sorted(cls.default_params))}")
-        return {**cls.default_params, **params}
-
-    def _adam(self, lr, beta_1, beta_2):
-        opt = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
-        if self.precision == "mixed_float16":  # float16 gradients need loss scaling
-            opt = keras.optimizers.LossScaleOptimizer(opt)
-        return opt
+    def build_optimizers(self):
+        p = self.params
+        return {"generator": self.adam(p["learning_rate"], p["beta_1"], p["beta_2"]),
+                "critic": self.adam(p["learning_rate"], p["beta_1"], p["beta_2"])}
 
     def noise(self, n, key):
         return tf.random.stateless_normal((n, self.latent_dim), seed=key)
-
-    def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
 
     def sample(self, labels_onehot, key):
         """Generated samples (in the preprocessed space) for the given one-hot labels."""
@@ -187,67 +114,24 @@ class ConditionalGAN(keras.Model):
         z = self.noise(tf.shape(labels_onehot)[0], key)
         return self.generator([z, labels_onehot], training=False)
 
-    def take_state_of(self, other: ConditionalGAN) -> None:
-        """Become `other`: its networks' weights (BatchNorm statistics included) and its
-        optimizers' variables (step counters, moments, loss scale). Lets a traced step bound to
-        this GAN's variables train `other`'s initialisation (see train.compiled_gan)."""
-        for mine, theirs in ((self.generator, other.generator), (self.critic, other.critic)):
-            mine.set_weights(theirs.get_weights())
-        for mine, theirs in ((self.g_optimizer, other.g_optimizer),
-                             (self.d_optimizer, other.d_optimizer)):
-            for var, value in zip(mine.variables, theirs.variables, strict=True):
-                var.assign(value)
-        self.seed = other.seed
-
-    def reinitialise(self, seed: int) -> None:
-        """Become what `type(self)(..., seed=seed)` starts as, without building it (~0.2 s a
-        build, three per training before): every weight redrawn by its layer's initializer
-        re-seeded as `_init(seed, i)` would seed it (Keras' integer-seeded initializers are
-        stateless: same seed, same values), the optimizers' state as built (seed-free). A
-        weight without an initializer to redraw it is an error, never a stale value."""
-        redrawn = 0
-        for net in (self.generator, self.critic):
-            for layer in net.layers:
-                for name in _INITIALISED:
-                    var = getattr(layer, name, None)
-                    init = getattr(layer, f"{name}_initializer", None)
-                    if var is None or init is None:
-                        continue
-                    if getattr(init, "seed", None) is not None:
-                        offset = int(init.seed) - self._build_seed * 1000  # the `i` of _init
-                        init = type(init).from_config(
-                            {**init.get_config(), "seed": int(seed) * 1000 + offset})
-                    var.assign(init(var.shape, var.dtype))
-                    redrawn += 1
-        n_weights = len(self.generator.weights) + len(self.critic.weights)
-        if redrawn != n_weights:
-            raise RuntimeError(f"{self.model_name}: re-initialised {redrawn} of {n_weights} "
-                               "weights; add the missing layer weight to _INITIALISED")
-        for opt, start in zip((self.g_optimizer, self.d_optimizer), self._optimizer_start,
-                              strict=True):
-            for var, value in zip(opt.variables, start, strict=True):
-                var.assign(value)
-        self.seed = int(seed)
-
-    def copy(self) -> ConditionalGAN:
-        """An independent GAN in this one's state (a shared host is retrained by the next run)."""
-        twin = type(self)(self.n_features, self.n_classes, self.params, seed=self.seed,
-                          precision=self.precision)
-        twin.take_state_of(self)
-        return twin
-
-    def _apply(self, optimizer, tape, loss, variables):
-        grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
-
-    def build_networks(self):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def build_optimizers(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @classmethod
+    def weight_count(cls, n_features: int, n_classes: int, params: dict) -> int:
+        """The generator's and the critic's Dense layers (the projection critic adds its label
+        embedding and, with minibatch_std, one input to its last hidden layer)."""
+        p = cls.resolve_params(params)
+        critic_units = p.get("critic_units") or p["discriminator_units"]
+        gen = dense_weights([p["latent_dim"] + n_classes, *p["generator_units"], n_features])
+        gen += 4 * sum(p["generator_units"]) if p.get("batchnorm_momentum") is not None else 0
+        if p.get("conditioning", "concat") == "projection":
+            widths = [n_features, *critic_units]
+            if p["minibatch_std"]:  # one more input to the last hidden layer
+                widths[-2] += 1
+            critic = dense_weights([*widths, 1]) + n_classes * critic_units[-1]
+        else:
+            critic = dense_weights([n_features + n_classes, *critic_units, 1])
+        return gen + critic
 
 
-@register
 class CWGANGP(ConditionalGAN):
     """Class-conditional Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Alg. 1).
 
@@ -286,12 +170,7 @@ class CWGANGP(ConditionalGAN):
         else:
             raise GenoganInputError(f"unknown cwgan_gp conditioning {p['conditioning']!r}",
                                     fix="use projection or concat")
-        return gen, critic
-
-    def build_optimizers(self):
-        p = self.params
-        return (self._adam(p["learning_rate"], p["beta_1"], p["beta_2"]),
-                self._adam(p["learning_rate"], p["beta_1"], p["beta_2"]))
+        return {"generator": gen, "critic": critic}
 
     def gradient_penalty(self, real, fake, labels, eps):
         """lambda-free penalty E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat."""
@@ -309,18 +188,18 @@ class CWGANGP(ConditionalGAN):
         lam = self.params["gp_weight"]
         if self.params["instance_noise"]:  # smooths the few real points the critic sees
             real = real + self.params["instance_noise"] * tf.random.stateless_normal(
-                tf.shape(real), seed=_key(step_key, 10_000))
+                tf.shape(real), seed=fold_key(step_key, 10_000))
         def critic_update(k, *_):
-            z = self.noise(n, _key(step_key, 2 * k))
-            eps = tf.random.stateless_uniform((n, 1), seed=_key(step_key, 2 * k + 1))
+            z = self.noise(n, fold_key(step_key, 2 * k))
+            eps = tf.random.stateless_uniform((n, 1), seed=fold_key(step_key, 2 * k + 1))
             fake = self.generator([z, labels], training=True)  # outside the tape: no G grads
             with tf.GradientTape() as tape:
                 d_real = tf.reduce_mean(self.critic([real, labels], training=True))
                 d_fake = tf.reduce_mean(self.critic([fake, labels], training=True))
                 gp = self.gradient_penalty(real, fake, labels, eps)
                 d_loss = d_fake - d_real + lam * gp
-                scaled = self.d_optimizer.scale_loss(d_loss)
-            self._apply(self.d_optimizer, tape, scaled, self.critic.trainable_variables)
+                scaled = self.critic_optimizer.scale_loss(d_loss)
+            self.apply_gradients("critic", tape, scaled)
             return k + 1, d_loss, gp, d_real - d_fake
 
         # a graph loop, not n_critic unrolled copies: tracing the unrolled step took ~5 s, paid
@@ -331,16 +210,15 @@ class CWGANGP(ConditionalGAN):
         _, d_loss, gp, w_dist = tf.while_loop(
             lambda k, *_: k < n_critic, critic_update,
             (tf.constant(0, tf.int32), zero, zero, zero))
-        z = self.noise(n, _key(step_key, 2 * n_critic))
+        z = self.noise(n, fold_key(step_key, 2 * n_critic))
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
             g_loss = -tf.reduce_mean(self.critic([fake, labels], training=True))
-            scaled = self.g_optimizer.scale_loss(g_loss)
-        self._apply(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
+            scaled = self.generator_optimizer.scale_loss(g_loss)
+        self.apply_gradients("generator", tape, scaled)
         return {"critic_loss": d_loss, "g_loss": g_loss, "gp": gp, "w_distance": w_dist}
 
 
-@register
 class VanillaCGAN(ConditionalGAN):
     """Conditional GAN (Mirza & Osindero 2014) with the classic Keras example's networks.
 
@@ -366,31 +244,26 @@ class VanillaCGAN(ConditionalGAN):
         disc = build_critic(self.n_features, self.n_classes, p["discriminator_units"],
                             seed=self.seed, leaky_slope=p["leaky_slope"],
                             output_activation="sigmoid", dtype=dt, name="discriminator")
-        return gen, disc
-
-    def build_optimizers(self):
-        p = self.params
-        return (self._adam(p["learning_rate"], p["beta_1"], p["beta_2"]),
-                self._adam(p["learning_rate"], p["beta_1"], p["beta_2"]))
+        return {"generator": gen, "critic": disc}
 
     def train_step(self, data):
         real, labels, step_key = data
         n = tf.shape(real)[0]
         bce = keras.losses.binary_crossentropy
         ones, zeros = tf.ones((n, 1)), tf.zeros((n, 1))
-        z = self.noise(n, _key(step_key, 0))
+        z = self.noise(n, fold_key(step_key, 0))
         fake = self.generator([z, labels], training=True)
         with tf.GradientTape() as tape:
             p_real = self.critic([real, labels], training=True)
             p_fake = self.critic([fake, labels], training=True)
             d_loss = 0.5 * (tf.reduce_mean(bce(ones, p_real)) + tf.reduce_mean(bce(zeros, p_fake)))
-            scaled = self.d_optimizer.scale_loss(d_loss)
-        self._apply(self.d_optimizer, tape, scaled, self.critic.trainable_variables)
-        z = self.noise(n, _key(step_key, 1))
+            scaled = self.critic_optimizer.scale_loss(d_loss)
+        self.apply_gradients("critic", tape, scaled)
+        z = self.noise(n, fold_key(step_key, 1))
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
             g_loss = tf.reduce_mean(bce(ones, self.critic([fake, labels], training=True)))
-            scaled = self.g_optimizer.scale_loss(g_loss)
-        self._apply(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
+            scaled = self.generator_optimizer.scale_loss(g_loss)
+        self.apply_gradients("generator", tape, scaled)
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": tf.reduce_mean(p_real),
                 "d_fake": tf.reduce_mean(p_fake)}
