@@ -108,13 +108,13 @@ def pool_counts(y, amount: dict) -> dict:
 def gan_pool(train, model: str, seed: int, gan_cfg: dict):
     """Train like rule train_gan, then sample the pool like rule generate."""
     from genogan.features import FeatureMatrix
-    from genogan.generators.pipeline import model_params_from, train_config_from
+    from genogan.generators.pipeline import model_params_from, training_options
     from genogan.generators.synthesis import generate_arrays
     from genogan.generators.train import train_model
 
-    trained = train_model(train.X, train.y, model=model, params=model_params_from(gan_cfg, model),
-                        seed=seed, config=train_config_from(gan_cfg),
-                        logger=logging.getLogger("bench"))
+    trained = train_model(train.X, train.y, model=model,
+                          params=model_params_from(gan_cfg, model), seed=seed,
+                          config=training_options(gan_cfg), logger=logging.getLogger("bench"))
     counts = pool_counts(train.y, gan_cfg.get("amount"))
     X, y = generate_arrays(trained.model, trained.preprocessor, trained.classes, counts, seed)
     samples = np.asarray([f"syn_{model}_{seed}_{i}" for i in range(len(y))], dtype=object)
@@ -134,9 +134,9 @@ def available(model: str) -> bool:
         from genogan.benchmark import augment
 
         return model in augment.AUGMENTERS
-    from genogan.generators.gans import MODELS
+    from genogan.generators import registry
 
-    return model in MODELS
+    return model in registry.names()
 
 
 def score(train, test, synthetic, seed: int, qcfg: dict) -> dict:
@@ -211,7 +211,8 @@ def print_table(df: pd.DataFrame) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    ap.add_argument("--models", nargs="+", default=["cwgan_gp", "vanilla_gan", "gaussian_pca"])
+    ap.add_argument("--models", nargs="+",
+                    default=["cwgan_gp", "vanilla_gan", "cvae", "ddpm", "gaussian_pca"])
     ap.add_argument("--max-splits", type=int, default=None, help="first N main splits only")
     ap.add_argument("--tsv", help="write the per-fold rows here")
     ap.add_argument("--config-root", type=Path, default=REPO,

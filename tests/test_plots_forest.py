@@ -9,8 +9,8 @@ from genogan.benchmark import plots
 def _aggregate():
     rows = []
     for clf in ("logreg", "svm"):
-        for arm, diff in (("none", np.nan), ("smote", 0.01), ("cwgan_gp", -0.02),
-                          ("smote-x2", 0.3)):
+        for arm, diff in (("none", np.nan), ("ddpm", 0.0), ("smote", 0.01), ("cwgan_gp", -0.02),
+                          ("gaussian_pca", 0.005), ("smote-x2", 0.3)):
             rows.append({"scenario": "main", "percent": 100, "arm": arm, "leaky": False,
                          "classifier": clf, "metric": "auroc", "n": 20, "diff_vs_none": diff,
                          "diff_ci_low": diff - 0.02, "diff_ci_high": diff + 0.02})
@@ -21,13 +21,18 @@ def test_forest_plot_shows_paired_differences_with_a_zero_line(captured, tmp_pat
     plots.plot_forest(_aggregate(), tmp_path / "forest.png")
     (fig,) = captured
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["smote", "cwgan_gp"]  # no dose arm
+    # grouped by family in the report's order, each labelled; no dose arm
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "smote  [classical]", "gaussian_pca  [comparator]", "cwgan_gp  [adversarial]",
+        "ddpm  [diffusion]"]
+    separators = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert separators == [0.5, 1.5, 2.5]  # a line between each two families
     assert any(np.allclose(line.get_xdata(), 0) for line in ax.get_lines())
     markers = [line.get_xdata() for line in ax.get_lines()  # one marker line per classifier
                if line.get_marker() in ("o", "s")]
     assert len(markers) == 2
     for xs in markers:
-        np.testing.assert_allclose(np.asarray(xs, dtype=float), [0.01, -0.02])
+        np.testing.assert_allclose(np.asarray(xs, dtype=float), [0.01, 0.005, -0.02, 0.0])
     assert "20 splits" in ax.get_title()
     assert (tmp_path / "forest.png").stat().st_size > 0
 

@@ -111,3 +111,19 @@ def test_comparator_sentence_follows_the_paired_ci(diff, lo, hi, words):
     assert words in text and "gaussian_pca" in text
     assert text in verdict_lines({"aggregate": table}, ["logreg"])
     assert comparator_sentence(table, "svm") is None  # nothing compared for that classifier
+
+
+def test_comparator_sentence_names_the_families_that_beat_it():
+    from genogan.benchmark.verdict import comparator_sentence
+
+    comparator = {**_row("gaussian_pca", 0.0, -0.02, 0.02, 0.9), "diff_vs_comparator": np.nan}
+    table = _table([_cmp_row("cwgan_gp", -0.01, -0.04, 0.02, 0.5),
+                    _cmp_row("ddpm", 0.04, 0.01, 0.07, 0.01),
+                    _cmp_row("cvae", 0.01, -0.02, 0.04, 0.4), comparator])
+    text = comparator_sentence(table, "logreg")
+    assert "families that beat it: diffusion (ddpm);" in text
+    assert text.index("cwgan_gp did not") < text.index("cvae did not") < text.index("ddpm beat")
+    table = _table([_cmp_row("cwgan_gp", -0.01, -0.04, 0.02, 0.5),
+                    _cmp_row("cvae", 0.01, -0.02, 0.04, 0.4), comparator])
+    assert "no family beat it (tested: adversarial, likelihood)" in comparator_sentence(
+        table, "logreg")

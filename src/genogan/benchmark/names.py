@@ -31,14 +31,19 @@ def is_gan_method(method: str) -> bool:
 def arm_family(method: str) -> str:
     """The family the report groups an arm method under: a generative model's registered family
     (adversarial, likelihood, diffusion), `comparator` for the Gaussian comparator, `none` for
-    the baseline, else `classical`."""
+    the baseline, `classical` for the other classical augmenters (`other`: not registered)."""
     if method == "none":
         return "none"
     if method == COMPARATOR:
         return "comparator"
     if method in CLASSICAL_METHODS:
         return "classical"
-    return registry.family(method)
+    return registry.family(method) if method in registry.names() else "other"
+
+
+# the order the report groups arm families in (the forest plot's rows, the comparator sentence)
+FAMILY_ORDER = ("none", "classical", "comparator", "adversarial", "likelihood", "diffusion",
+                "other")
 
 
 def check_methods(methods, key: str) -> None:

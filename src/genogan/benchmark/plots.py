@@ -133,10 +133,14 @@ def plot_forest(table: pd.DataFrame, path, metric: str = "auroc") -> None:
         ax.errorbar(sub["diff_vs_none"], y, xerr=np.nan_to_num(err), fmt=markers[k % 8],
                     capsize=3, label=clf)
     ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(np.arange(len(arms)), arms)
+    family = dict(zip(rows["arm"], rows["family"], strict=False))
+    ax.set_yticks(np.arange(len(arms)), [f"{a}  [{family[a]}]" for a in arms])
+    for i in range(1, len(arms)):  # a line between families (rows come grouped: by_family)
+        if family[arms[i]] != family[arms[i - 1]]:
+            ax.axhline(i - 0.5, color="grey", lw=0.6, ls="--")
     ax.invert_yaxis()
     ax.set_xlabel(f"difference in {label} vs none (paired, Nadeau-Bengio corrected 95 % CI)")
-    ax.set_ylabel("arm (augmenter)")
+    ax.set_ylabel("arm (augmenter)  [family]")
     ax.set_title(f"Does augmentation help? {label} minus no augmentation, "
                  f"{int(rows['n'].max())} splits")
     ax.grid(axis="x", alpha=0.3)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from genogan.benchmark.conclusive import TOO_WIDE, margin, reading
 from genogan.benchmark.metrics import METRIC_LABELS
-from genogan.benchmark.names import COMPARATOR
+from genogan.benchmark.arms import parse_arm
+from genogan.benchmark.names import COMPARATOR, FAMILY_ORDER, arm_family
 
 NULL_SCENARIO = "null_control"
 CHANCE = {"auroc": 0.5, "balanced_accuracy": 0.5, "mcc": 0.0}
@@ -48,7 +49,15 @@ def compared_arms(table: pd.DataFrame, metric: str) -> pd.DataFrame:
                  & (table["metric"] == metric) & ~table["leaky"].astype(bool)
                  & (table["arm"] != "none")
                  & ~table["arm"].astype(str).str.contains("-x", regex=False)]
-    return rows.dropna(subset=["diff_vs_none"])
+    return by_family(rows.dropna(subset=["diff_vs_none"]))
+
+
+def by_family(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with a `family` column (names.arm_family), grouped in `FAMILY_ORDER` (stable
+    within a family), as the forest plot and the answer present them."""
+    rows = rows.assign(family=[arm_family(parse_arm(a).method) for a in rows["arm"]])
+    rank = rows["family"].map({f: i for i, f in enumerate(FAMILY_ORDER)})
+    return rows.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
 def main_rows(table: pd.DataFrame, classifier: str, metric: str) -> pd.DataFrame:
@@ -97,7 +106,8 @@ def _too_wide_clause(rows: pd.DataFrame, metric: str, low: str, high: str, centr
 
 def comparator_sentence(table: pd.DataFrame, classifier: str,
                         metric: str = "auroc") -> str | None:
-    """Did each GAN arm beat the non-adversarial comparator (paired, same splits)?"""
+    """Did each generative arm beat the non-adversarial comparator (paired, same splits), and
+    which family, if any, did?"""
     if "diff_vs_comparator" not in table:
         return None
     rows = compared_arms(table, metric)
@@ -114,9 +124,15 @@ def comparator_sentence(table: pd.DataFrame, classifier: str,
             parts.append(f"{r['arm']} did worse by {diff} ({ci})")
         else:
             parts.append(f"{r['arm']} did not beat it ({diff}, {ci})")
-    return (f"GANs vs the non-adversarial comparator {COMPARATOR} (a class-conditional Gaussian "
-            f"in the same fold-fitted reduced space, {classifier}, "
-            f"{METRIC_LABELS.get(metric, metric)}): {'; '.join(parts)}.")
+    winners = rows[rows["cmp_ci_low"] > 0]
+    families = ", ".join(f"{f} ({', '.join(winners.loc[winners['family'] == f, 'arm'])})"
+                         for f in dict.fromkeys(winners["family"]))
+    tested = ", ".join(dict.fromkeys(rows["family"]))
+    summary = (f"families that beat it: {families}" if families else
+               f"no family beat it (tested: {tested})")
+    return (f"Generative models vs the non-adversarial comparator {COMPARATOR} (a "
+            f"class-conditional Gaussian in the same fold-fitted reduced space, {classifier}, "
+            f"{METRIC_LABELS.get(metric, metric)}): {summary}; {'; '.join(parts)}.")
 
 
 def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:

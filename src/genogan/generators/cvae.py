@@ -34,13 +34,15 @@ def build_encoder(n_features, n_classes, latent_dim, units, *, seed, leaky_slope
     return keras.Model([x, label], out, name="encoder")
 
 
-def build_decoder(n_features, n_classes, latent_dim, units, *, seed, leaky_slope, dtype):
-    """[latent z, one-hot label] -> Dense blocks -> tanh mean of p(x | z, y)."""
+def build_decoder(n_features, n_classes, latent_dim, units, *, seed, leaky_slope, dtype,
+                  learn_sd=False):
+    """[latent z, one-hot label] -> Dense blocks -> the mean of p(x | z, y) before its tanh, and
+    with `learn_sd` the log standard deviation of every feature too."""
     z = keras.Input((latent_dim,), name="latent")
     label = keras.Input((n_classes,), name="label")
     h = keras.layers.Concatenate(name="condition", dtype=dtype)([z, label])
-    out = mlp(h, units, n_features, seed=seed, first=0, leaky_slope=leaky_slope, dtype=dtype,
-              out_activation="tanh")
+    out = mlp(h, units, n_features * (2 if learn_sd else 1), seed=seed, first=0,
+              leaky_slope=leaky_slope, dtype=dtype)
     return keras.Model([z, label], out, name="decoder")
 
 
@@ -53,7 +55,7 @@ class CVAE(GenerativeModel):
     default_params = {
         "latent_dim": 8, "encoder_units": [64, 64], "decoder_units": [64, 64],
         "obs_sd": 0.1, "beta": 1.0, "learning_rate": 1e-3, "leaky_slope": 0.2,
-        "sample_noise": False,
+        "sample_noise": False, "instance_noise": 0.0, "learn_obs_sd": False,
     }
 
     def build_networks(self):
@@ -64,7 +66,7 @@ class CVAE(GenerativeModel):
             "encoder": build_encoder(self.n_features, self.n_classes, self.latent_dim,
                                      p["encoder_units"], **common),
             "decoder": build_decoder(self.n_features, self.n_classes, self.latent_dim,
-                                     p["decoder_units"], **common),
+                                     p["decoder_units"], learn_sd=p["learn_obs_sd"], **common),
         }
 
     def build_optimizers(self):
@@ -77,19 +79,34 @@ class CVAE(GenerativeModel):
         p = cls.resolve_params(params)
         latent = int(p["latent_dim"])
         return (dense_weights([n_features + n_classes, *p["encoder_units"], 2 * latent])
-                + dense_weights([latent + n_classes, *p["decoder_units"], n_features]))
+                + dense_weights([latent + n_classes, *p["decoder_units"],
+                                 n_features * (2 if p["learn_obs_sd"] else 1)]))
+
+    def decode(self, z, labels, training=False):
+        """(mean, sd) of p(x | z, y): the mean in [-1, 1] (tanh, as the GAN generator's output),
+        the sd learned per feature and row (at least `obs_sd`) or fixed at `obs_sd`."""
+        out = tf.cast(self.decoder([z, labels], training=training), tf.float32)
+        floor = float(self.params["obs_sd"])
+        if not self.params["learn_obs_sd"]:
+            return tf.tanh(out), tf.fill(tf.shape(out), floor)
+        mean, raw = tf.split(out, 2, axis=1)
+        return tf.tanh(mean), floor + tf.nn.softplus(raw)
 
     def train_step(self, data):
         real, labels, step_key = data
-        inv_var = 1.0 / (2.0 * float(self.params["obs_sd"]) ** 2)
+        if self.params["instance_noise"]:  # the smoothed rows are the target, as cwgan_gp's critic
+            real = real + self.params["instance_noise"] * tf.random.stateless_normal(
+                tf.shape(real), seed=fold_key(step_key, 1))
         with tf.GradientTape(persistent=True) as tape:
             stats = tf.cast(self.encoder([real, labels], training=True), tf.float32)
             mu, log_var = tf.split(stats, 2, axis=1)
             log_var = tf.clip_by_value(log_var, -10.0, 10.0)
             eps = tf.random.stateless_normal(tf.shape(mu), seed=fold_key(step_key, 0))
             z = mu + tf.exp(0.5 * log_var) * eps
-            recon = self.decoder([z, labels], training=True)
-            rec = tf.reduce_mean(tf.reduce_sum(tf.square(real - recon), axis=1)) * inv_var
+            mean, sd = self.decode(z, labels, training=True)
+            # Gaussian negative log-likelihood (its constant dropped)
+            rec = tf.reduce_mean(tf.reduce_sum(
+                tf.square(real - mean) / (2.0 * tf.square(sd)) + tf.math.log(sd), axis=1))
             kl = tf.reduce_mean(0.5 * tf.reduce_sum(
                 tf.square(mu) + tf.exp(log_var) - 1.0 - log_var, axis=1))
             loss = rec + self.params["beta"] * kl
@@ -104,8 +121,7 @@ class CVAE(GenerativeModel):
         labels_onehot = tf.convert_to_tensor(labels_onehot, tf.float32)
         n = tf.shape(labels_onehot)[0]
         z = tf.random.stateless_normal((n, self.latent_dim), seed=fold_key(key, 0))
-        x = tf.cast(self.decoder([z, labels_onehot], training=False), tf.float32)
-        if self.params["sample_noise"]:
-            x += self.params["obs_sd"] * tf.random.stateless_normal(tf.shape(x),
-                                                                     seed=fold_key(key, 1))
-        return x
+        mean, sd = self.decode(z, labels_onehot)
+        if not self.params["sample_noise"]:
+            return mean
+        return mean + sd * tf.random.stateless_normal(tf.shape(mean), seed=fold_key(key, 1))

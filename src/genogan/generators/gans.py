@@ -123,10 +123,11 @@ class ConditionalGAN(GenerativeModel):
         gen = dense_weights([p["latent_dim"] + n_classes, *p["generator_units"], n_features])
         gen += 4 * sum(p["generator_units"]) if p.get("batchnorm_momentum") is not None else 0
         if p.get("conditioning", "concat") == "projection":
-            widths = [n_features, *critic_units]
+            inputs = [n_features, *critic_units[:-1]]
             if p["minibatch_std"]:  # one more input to the last hidden layer
-                widths[-2] += 1
-            critic = dense_weights([*widths, 1]) + n_classes * critic_units[-1]
+                inputs[-1] += 1
+            critic = (sum(a * b + b for a, b in zip(inputs, critic_units, strict=True))
+                      + dense_weights([critic_units[-1], 1]) + n_classes * critic_units[-1])
         else:
             critic = dense_weights([n_features + n_classes, *critic_units, 1])
         return gen + critic

@@ -192,6 +192,7 @@ class GanSettings:
     cwgan_gp: dict = _default("gan.cwgan_gp")
     vanilla_gan: dict = _default("gan.vanilla_gan")
     cvae: dict = _default("gan.cvae")
+    ddpm: dict = _default("gan.ddpm")
     resources: GanResources = _nested(GanResources)
 
 
