@@ -13,9 +13,11 @@ TabDDPM (Kotelnikov et al. 2023) is the tabular precedent: an MLP denoiser on [x
 embedding, label] for numerical features.
 
 Why these choices for a fold's few tens of rows in a reduced space of 2-50 scores in [-1, 1]:
-- The denoiser is a small MLP (two blocks of 128 units), taking the sinusoidal embedding of t
-  (fixed, computed in TF, no weights) and the one-hot label concatenated to x_t. A training
-  step costs ~0.6 ms on one core at demo size (cwgan_gp: ~5 ms).
+- The denoiser is a small MLP (two blocks of 64 units, as the GANs'), taking the sinusoidal
+  embedding of t (fixed, computed in TF, no weights) and the one-hot label concatenated to x_t.
+  A training step costs ~0.6 ms on one core at demo size (cwgan_gp: ~5 ms). On the demo's
+  first 8 main splits 64 units memorised less than 128 (DCR below the holdout's 5th
+  percentile 0.15 vs 0.25, both with guidance 0.5).
 - Each training row is noised `noise_draws` (4) times per step, with independent t and eps: at
   n ~ 30 an epoch is one step, and the diffusion loss is a high-variance average over t; more
   draws cost little (a step this small is mostly fixed overhead) and make the few hundred steps
@@ -36,7 +38,11 @@ Why these choices for a fold's few tens of rows in a reduced space of 2-50 score
   flatter a classifier trained on the augmented data. On separable classes the unguided model
   is already labelled correctly by a classifier trained on real rows (at the Bayes rate).
   Training still drops the label with p_uncond = 0.1 (Ho & Salimans), so `guidance` > 0 can be
-  set for sharper, more label-typical samples.
+  set for sharper, more label-typical samples. The shipped demo config sets 0.5: on its first 8
+  main splits it raised label fidelity from 0.79 to 0.81 (64 units; 128 units: 0.79 -> 0.88)
+  at the same memorisation. Note what that target rewards there: the same classifiers label
+  the *real* held-out rows at 0.53 (20 splits), so fidelity above it is class separation the
+  real data do not have; the benchmark's paired differences show whether it helps.
 As with every model, the inner validation split selects the epoch (memorisation included: a
 diffusion model trained long on a handful of rows reproduces them).
 """
@@ -117,7 +123,7 @@ class DDPM(GenerativeModel):
     model_name = "ddpm"
     sampling_networks = ("denoiser",)  # ("denoiser_ema",) with ema_decay > 0: see __init__
     default_params = {
-        "units": [128, 128], "time_embedding": 16, "timesteps": 100, "schedule": "cosine",
+        "units": [64, 64], "time_embedding": 16, "timesteps": 100, "schedule": "cosine",
         "sampling_steps": 50, "sampler": "ddim", "guidance": 0.0, "p_uncond": 0.1,
         "noise_draws": 4, "clip_x0": 1.5, "ema_decay": 0.99, "learning_rate": 1e-3,
         "leaky_slope": 0.2,
