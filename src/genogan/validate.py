@@ -7,54 +7,22 @@ keys) come first, then semantic checks the schema cannot express (duplicates, fi
 
 from __future__ import annotations
 
-import copy
 import io
 import logging
 import os
 import re
 from pathlib import Path
 
-import jsonschema
 import pandas as pd
 
 from genogan.errors import GenoganInputError
 from genogan.io import check_delimited_header, check_input_file, input_file_problem
-from genogan.settings import load_schema
+from genogan.settings import load_schema, validate_config  # noqa: F401 (API)
 from genogan.settings.paths import WILDCARDS
 
 SAMPLE_ID = re.compile(f"^{WILDCARDS['sample']}$")  # the rules' `sample` wildcard
 INPUT_COLUMNS = ("fq1", "bam", "cram", "fasta")  # one input kind per sample; fq2 goes with fq1
 FILE_COLUMNS = ("fq1", "fq2", "bam", "cram", "fasta")
-
-
-def _fill_defaults(data: dict, schema: dict) -> None:
-    """Insert schema defaults for missing keys, recursing into nested objects."""
-    for key, sub in schema.get("properties", {}).items():
-        if key not in data and "default" in sub:
-            data[key] = copy.deepcopy(sub["default"])
-        if isinstance(data.get(key), dict) and sub.get("type") == "object":
-            _fill_defaults(data[key], sub)
-
-
-def _describe(err: jsonschema.ValidationError) -> str:
-    where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-    if err.validator == "additionalProperties":
-        known = sorted(err.schema.get("properties", {}))
-        extra = sorted(set(err.instance) - set(known))
-        return (f"unknown key(s) {extra} under '{where}'; valid keys: {', '.join(known)}")
-    return f"key '{where}': {err.message}"
-
-
-def validate_config(config: dict, path="config/config.yaml", schema: dict | None = None) -> dict:
-    """Validate `config` against the JSON schema (filling defaults in place) and return it."""
-    schema = schema or load_schema("config.schema.yaml")
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        raise GenoganInputError(f"invalid config: {_describe(errors[0])}", path=path,
-                                fix="correct the key (every key is explained in config/README.md)")
-    _fill_defaults(config, schema)
-    return config
 
 
 def read_sample_sheet(path) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 Design (issue 15, "one home for every setting"):
 
 - **The home of a default is the shipped schema** (`config.schema.yaml`, next to the key's type,
-  range and description). `genogan.validate.validate_config` fills the defaults into the config
+  range and description). `genogan.settings.validate_config` fills the defaults into the config
   dict Snakemake runs, and every dataclass field below takes its default from the same schema
   node (`_default`), so `KmerSettings()` and `config["kmers"]` after validation can never
   disagree. Why the schema and not the dataclasses: the workflow's rules read the validated
@@ -325,11 +325,12 @@ def section(name: str, data: dict | None):
 def validated(name: str, data: dict | None):
     """`section` of a partial config block after the schema's checks (types, ranges, unknown
     keys) and defaults: an API caller's dict meets the same validation as the workflow's."""
-    from genogan.validate import validate_config
+    from genogan.settings import validate_config
 
-    block = validate_config(copy.deepcopy(dict(data or {})), path=f"config section `{name}`",
-                            schema=schema_node(name))
-    return section(name, block)
+    schema = {"type": "object", "properties": {name: schema_node(name)}}  # errors name `gan.x`
+    config = validate_config({name: copy.deepcopy(dict(data or {}))}, schema=schema,
+                             path=f"the `{name}` settings given")
+    return section(name, config[name])
 
 
 def from_config(config: dict) -> Settings:
