@@ -1,5 +1,6 @@
 """Workflow tests: lint, dry-runs of the DAG, bad-config messages, a tiny end-to-end run."""
 
+import json
 import time
 
 import numpy as np
@@ -145,8 +146,11 @@ def test_tiny_end_to_end_to_feature_matrix(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_full_pipeline_reads_to_report(tmp_path):
-    """The real Snakefile end to end on a tiny cohort: reads -> BAM -> k-mers -> folds -> GANs ->
-    classifiers -> statistics -> quality -> HTML report; no training set holds a test sample."""
+    """The real Snakefile end to end on a tiny cohort: reads -> BAM -> k-mers -> folds ->
+    generative models -> classifiers -> statistics -> quality -> HTML report; no training set
+    holds a test sample. One model of each family takes part, the VAE and the diffusion model
+    in the scenarios the GAN used to carry alone (dose-response, learning curve, null and leaky
+    controls)."""
     import pandas as pd
 
     data = tiny_cohort(tmp_path, n_samples=12)
@@ -154,29 +158,40 @@ def test_tiny_full_pipeline_reads_to_report(tmp_path):
         "samples": str(data / "samples.tsv"), "reference": str(data / "reference.fa"),
         "kmers": {"k": 3},
         "benchmark": {"folds": 2, "repeats": 1, "classifiers": ["logreg"],
-                      "main_classifier": "logreg", "arms": ["none", "smote", "cwgan_gp"],
+                      "main_classifier": "logreg",
+                      "arms": ["none", "smote", "cwgan_gp", "cvae", "ddpm"],
                       "generator_seeds": [1],
-                      "dose_response": {"enabled": True, "ratios": [0, 1], "arms": ["cwgan_gp"]},
+                      "dose_response": {"enabled": True, "ratios": [0, 1], "arms": ["ddpm"]},
                       "learning_curve": {"enabled": True, "fractions": [0.5],
-                                         "arms": ["none", "cwgan_gp"]},
-                      "null_control": {"enabled": True, "arms": ["none", "cwgan_gp"]},
-                      "leaky_control": {"enabled": True, "arms": ["cwgan_gp"]},
+                                         "arms": ["none", "cvae"]},
+                      "null_control": {"enabled": True, "arms": ["none", "ddpm"]},
+                      "leaky_control": {"enabled": True, "arms": ["cvae", "cwgan_gp"]},
                       "imbalance": {"enabled": False},  # 2 cases per training part: too few
                       "quality_baselines": ["smote"]},
         "gan": {"epochs": 4, "batch_size": 8, "checkpoint_every": 2, "monitor_every": 2,
                 "amount": {"mode": "multiple", "value": 2},
-                "cwgan_gp": {"generator_units": [16], "critic_units": [16], "latent_dim": 8}},
+                "cwgan_gp": {"generator_units": [16], "critic_units": [16], "latent_dim": 8},
+                "cvae": {"encoder_units": [16], "decoder_units": [16], "latent_dim": 4},
+                "ddpm": {"units": [16], "timesteps": 20, "sampling_steps": 5}},
         "quality": {"detection_folds": 2, "mmd_permutations": 20}})
     run_snakemake(tmp_path, "--configfile", str(cfg), "--cores", "2", timeout=1500)
     agg = pd.read_csv(tmp_path / "results/benchmark/aggregate.tsv", sep="\t")
-    assert {"none", "smote", "cwgan_gp"} <= set(agg["arm"])
+    assert {"none", "smote", "cwgan_gp", "cvae", "ddpm", "ddpm-x1"} <= set(agg["arm"])
+    inflation = pd.read_csv(tmp_path / "results/benchmark/inflation.tsv", sep="\t")
+    assert {"cvae", "cwgan_gp"} <= set(inflation["correct_arm"])
+    assert {"learning_curve", "null_control"} <= set(agg["scenario"])
     for fold in ("r0_f0", "r0_f1"):
         train = pd.read_parquet(tmp_path / f"results/datasets/{fold}/train.parquet")
         test = pd.read_parquet(tmp_path / f"results/datasets/{fold}/test.parquet")
         assert not set(train["sample"]) & set(test["sample"])
-        assert (tmp_path / f"results/quality/{fold}/cwgan_gp/seed1/summary.tsv").exists()
+        for model in ("cwgan_gp", "cvae", "ddpm"):
+            assert (tmp_path / f"results/quality/{fold}/{model}/seed1/summary.tsv").exists()
     log = (tmp_path / "logs/train_gan/b0.log").read_text()  # every GAN of the run in one job
     assert "training on CPU" in log and "r0_f0 cwgan_gp seed 1" in log
+    for model in ("cvae", "ddpm"):  # trained (and selected) like the GAN
+        meta = json.loads(next((tmp_path / "results/gan").glob(f"*/r0_f0/{model}/seed1/"
+                                                                 "model.json")).read_text())
+        assert meta["family"] != "adversarial" and meta["info"]["inner_validation_rows"]
     run_snakemake(tmp_path, "--configfile", str(cfg), "--report", "report.html")
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "INVALID" in html or "leaky" in html
