@@ -1,4 +1,4 @@
-"""`genogan train` and `genogan generate`: the GAN stages outside Snakemake.
+"""`genogan train` and `genogan generate`: the generator stages outside Snakemake.
 
 TensorFlow is imported only when a command runs, so `genogan --help` stays fast.
 """
@@ -81,14 +81,15 @@ def run_generate(args) -> int:
 
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train a conditional GAN on a feature matrix",
-        description="Train a conditional GAN (cwgan_gp, vanilla_gan) on a feature-matrix parquet "
-        "and write its model directory (weights, preprocess.json, model.json, history.tsv, "
+        "train", help="train a class-conditional generative model on a feature matrix",
+        description="Train a class-conditional generative model (GANs cwgan_gp and vanilla_gan, "
+        "the VAE cvae, the diffusion model ddpm) on a feature-matrix parquet and write its "
+        "model directory (weights per network, preprocess.json, model.json, history.tsv, "
         "loss.png). A rerun resumes from the last checkpoint.")
     p.add_argument("--input", required=True, help="training feature matrix (parquet)")
     p.add_argument("--out-dir", required=True, help="model directory to write")
     p.add_argument("--config", help="genogan config YAML (its `gan:` section is used)")
-    p.add_argument("--model", help="GAN model name (default: the first of gan.models)")
+    p.add_argument("--model", help="model name (default: the first of gan.models)")
     p.add_argument("--params", help="model hyper-parameters as JSON, e.g. "
                    "'{\"generator_units\": [128, 128]}'")
     p.add_argument("--seed", type=int, help="random seed (default: the first of gan.seeds)")
@@ -101,7 +102,7 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=run_train)
 
     g = subparsers.add_parser(
-        "generate", help="generate synthetic samples from a trained GAN",
+        "generate", help="generate synthetic samples from a trained model",
         description="Generate synthetic samples per class from a model directory written by "
         "`genogan train`, as a feature-matrix parquet with synthetic/model/seed columns.")
     g.add_argument("--model-dir", required=True, help="model directory from `genogan train`")
