@@ -80,3 +80,29 @@ def captured(monkeypatch):
 
     monkeypatch.setattr(plots, "_save", keep)
     return figures
+
+
+# ---- generative models: a two-class toy set and weight comparison over every network ----------
+def two_classes(n=24, d=6, seed=0, shift=2.0):
+    """n rows of d standard normal features, classes a and b, b shifted by `shift` on feature 0."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = np.array(["a"] * (n // 2) + ["b"] * (n - n // 2))
+    X[y == "b", 0] += shift
+    return X, y
+
+
+def all_weights(model):
+    """Every weight of every network of a `GenerativeModel`, as arrays."""
+    return [w.numpy() for net in model.networks().values() for w in net.weights]
+
+
+def assert_same_weights(a, b):
+    import numpy as np
+
+    wa, wb = all_weights(a), all_weights(b)
+    assert len(wa) == len(wb) > 0
+    for x, z in zip(wa, wb, strict=True):
+        np.testing.assert_array_equal(x, z)

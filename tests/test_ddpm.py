@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from conftest import all_weights, assert_same_weights, two_classes
+
 from genogan.errors import GenoganInputError
 from genogan.generators.ddpm import DDPM, alpha_bars, sampling_timesteps
 from genogan.generators.synthesis import generate_arrays
@@ -15,25 +17,6 @@ from genogan.generators.train import train_model
 TINY = {"units": [16, 16], "timesteps": 20, "sampling_steps": 5}
 QUICK = {"epochs": 4, "batch_size": 8, "monitor_every": 2, "checkpoint_every": 2,
          "selection": {"validation_fraction": 0.0}}
-
-
-def two_classes(n=24, d=6, seed=0, shift=2.0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = np.array(["a"] * (n // 2) + ["b"] * (n - n // 2))
-    X[y == "b", 0] += shift
-    return X, y
-
-
-def all_weights(model):
-    return [w.numpy() for net in model.networks().values() for w in net.weights]
-
-
-def assert_same_weights(a, b):
-    wa, wb = all_weights(a), all_weights(b)
-    assert len(wa) == len(wb) > 0
-    for x, z in zip(wa, wb, strict=True):
-        np.testing.assert_array_equal(x, z)
 
 
 def onehot(classes, n_classes=2):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genogan.settings.sections import training_options
+
 
 def plain(obj):
     """Keras wraps dict/list attributes in tracking types; JSON wants plain ones."""
@@ -30,8 +32,6 @@ def checkpoint_fingerprint(X, y, model: str, params: dict, seed: int, train_conf
     model; only `keep_checkpoints` is left out) and the resolved runtime (precision, XLA,
     TensorFlow version: each changes the arithmetic).
     """
-    from genogan.generators.pipeline import training_options
-
     opts = training_options(asdict(train_config) if is_dataclass(train_config)
                             else dict(train_config))
     opts.pop("keep_checkpoints", None)

@@ -14,6 +14,7 @@ import numpy as np
 
 from genogan.errors import GenoganInputError
 from genogan.generators.amount import synthetic_counts
+from genogan.settings.sections import training_options
 
 
 def default_model() -> str:
@@ -21,20 +22,6 @@ def default_model() -> str:
     from genogan.settings.sections import schema_default
 
     return schema_default("gan.models")[0]
-
-
-# `gan:` keys that do not change what a training computes: which model and seed the CLI picks,
-# the pool's size (sampled after training) and the job's resources. Every other key is a training
-# option (`GanSettings`) or a model's parameter section (each training reads only its own).
-NOT_TRAINING_KEYS = ("models", "seeds", "amount", "resources")
-
-
-def training_options(gan_cfg: dict | None) -> dict:
-    """The training options of a `gan:` block: without the model sections and the keys above."""
-    from genogan.generators.registry import names
-
-    skip = {*NOT_TRAINING_KEYS, *names()}
-    return {k: v for k, v in (gan_cfg or {}).items() if k not in skip}
 
 
 def rule_params(gan_cfg: dict, model: str) -> dict:

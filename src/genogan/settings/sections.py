@@ -196,6 +196,20 @@ class GanSettings:
     resources: GanResources = _nested(GanResources)
 
 
+# `gan:` keys that do not change what a training computes: which model and seed the CLI picks,
+# the pool's size (sampled after training) and the job's resources. Every other key is a training
+# option (`GanSettings`) or a model's parameter section (each training reads only its own).
+NOT_TRAINING_KEYS = ("models", "seeds", "amount", "resources")
+
+
+def training_options(gan_cfg: dict | None) -> dict:
+    """The training options of a `gan:` block: without the model sections and the keys above."""
+    from genogan.generators.registry import names  # TensorFlow-free
+
+    skip = {*NOT_TRAINING_KEYS, *names()}
+    return {k: v for k, v in (gan_cfg or {}).items() if k not in skip}
+
+
 @dataclass(frozen=True)
 class PrivacyGateSettings:
     enabled: bool = _default("quality.privacy_gate.enabled")
