@@ -123,7 +123,7 @@ def time_steps(tf, gan, n_features, batch, jit, steps, repeats):
 
 
 def end_to_end(model, params, n, d, batch, epochs, jit):
-    """samples/s of `train_gan` itself (tf.data, per-epoch bookkeeping; monitoring off)."""
+    """samples/s of `train_model` itself (tf.data, per-epoch bookkeeping; monitoring off)."""
     import logging
 
     from genogan.generators.train import train_model
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from genogan.generators import runtime
-    from genogan.generators.gans import get_model_class
+    from genogan.generators.registry import model_class
 
     runtime.configure_threads(args.threads or None)
     tf = runtime.tf
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     peak = peak_matmul_flops(tf)
     jits = {"off": [False], "on": [True], "both": [False, True]}[args.jit]
     rows = []
-    cls = get_model_class(args.model)
+    cls = model_class(args.model)
     for shape in args.shapes:
         n, d, batch = parse_shape(shape)
         for jit in jits:
