@@ -245,7 +245,7 @@ def cohort(tmp_path):
 
 
 def test_tiny_cohort_is_valid(cohort):
-    sheet, _ = validate(cohort)
+    sheet, _, _ = validate(cohort)
     assert len(sheet) == 2 * N_PER_CLASS
 
 
@@ -331,7 +331,7 @@ def reads_sheet(folder, fq1_of=None):
 def test_hash_inside_a_path_is_kept(tmp_path):
     """Before: the sheet was read with comment='#', so `run#1/s0.fq` became `run`."""
     fq = write_fastq(tmp_path / "run#1" / "s0.fq")
-    sheet, _ = validate(reads_sheet(tmp_path, {"s0": str(fq)}))
+    sheet, _, _ = validate(reads_sheet(tmp_path, {"s0": str(fq)}))
     assert sheet.loc["s0", "fq1"] == str(fq)
 
 

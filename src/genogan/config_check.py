@@ -99,7 +99,8 @@ def merged_config(user_files=(), shipped=SHIPPED_CONFIG) -> dict:
 
 
 def load_workflow_inputs(config: dict, config_path="config/config.yaml", check_files=True):
-    """Validate a config and everything it names; return (sample sheet, reference path).
+    """Validate a config and everything it names; return (sample sheet, reference genome path,
+    reference cohort sheet or None).
 
     The one place the workflow (common.smk) and `genogan validate` share: the demo supplies its
     own reference and reads (made by rule simulate_demo, so never checked for existence), and
@@ -128,7 +129,10 @@ def load_workflow_inputs(config: dict, config_path="config/config.yaml", check_f
     if reference and check_files and not demo:
         check_reference_file(reference, config_path)
     check_gpu_request(config.get("gan", {}).get("resources", {}), config_path)
-    return sheet, reference
+    from genogan.reference import load_reference_cohort
+
+    reference_sheet = load_reference_cohort(config, sheet, config_path, check_files and not demo)
+    return sheet, reference, reference_sheet
 
 
 def check_reference_file(reference, config_path) -> None:
@@ -155,7 +159,7 @@ def check_gpu_request(resources: dict, config_path) -> None:
 def _cli(args) -> int:
     config = merged_config(args.configfiles)
     where = ", ".join(args.configfiles) or SHIPPED_CONFIG
-    sheet, _ = load_workflow_inputs(config, where, check_files=not args.no_file_check)
+    sheet, _, _ = load_workflow_inputs(config, where, check_files=not args.no_file_check)
     counts = sheet["condition"].value_counts().to_dict()
     kinds = sheet["input_kind"].fillna(config["input_type"]).value_counts().to_dict()
     print(f"OK: {len(sheet)} samples, classes {counts}, inputs {kinds}")

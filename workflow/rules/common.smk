@@ -8,7 +8,8 @@ from genogan.settings.sections import from_config
 # A --configfile that does not say `demo:` is not the demo (config_check explains the rules).
 USER_CONFIGFILES = [str(path) for path in workflow.overwrite_configfiles]
 apply_user_configfiles(config, USER_CONFIGFILES)
-SAMPLES, REFERENCE = load_workflow_inputs(
+# REFERENCE: the reference genome; REFERENCE_COHORT: the reference cohort's sheet (or None)
+SAMPLES, REFERENCE, REFERENCE_COHORT = load_workflow_inputs(
     config, ", ".join(USER_CONFIGFILES) or "config/config.yaml"
 )
 # the validated config as typed settings (genogan.settings.sections): the rules read these
@@ -23,7 +24,11 @@ wildcard_constraints:
 
 
 def sample_row(wildcards):
-    return SAMPLES.loc[wildcards.sample]
+    """A study sample's row, or a reference cohort sample's (ids never overlap: checked at
+    validation), so reference reads go through the same align and k-mer rules."""
+    if wildcards.sample in SAMPLES.index or REFERENCE_COHORT is None:
+        return SAMPLES.loc[wildcards.sample]
+    return REFERENCE_COHORT.loc[wildcards.sample]
 
 
 def fastq_inputs(wildcards):

@@ -5,9 +5,14 @@
 # Each training reads only its data set's train.parquet, never a test part. Checkpoints go to
 # checkpoints/gan/... (outside the declared outputs): a killed job resumes from there on rerun.
 from genogan.benchmark import targets as gan_plan_targets
-from genogan.generators.pipeline import batch_rule_params, gan_gpu_request, gan_threads
+from genogan.generators.pipeline import (
+    batch_rule_params,
+    gan_gpu_request,
+    gan_threads,
+    rule_params,
+)
 from genogan.settings import paths
-from genogan.settings.sections import section
+from genogan.settings.sections import as_dict, section
 
 GAN_PLAN = gan_plan_targets.Plan(
     gan_plan_targets.benchmark_settings(config["benchmark"])
@@ -17,7 +22,7 @@ GAN_RESOURCES = section("gan", config["gan"]).resources
 
 rule train_gan:
     input:
-        train=lambda wc: sorted({t["train"] for t in GAN_PLAN.batch_params(wc.batch)}),
+        unpack(lambda wc: GAN_PLAN.batch_inputs(wc.batch)),
     output:
         directory(paths.GAN_BATCH),
     log:

@@ -6,4 +6,6 @@ log = _bootstrap.start(snakemake)
 inp, p = snakemake.input, snakemake.params
 evaluate_job(list(inp.train), list(inp.test), inp.splits, p.jobs, p.benchmark, p.pools,
              snakemake.output.metrics, snakemake.output.oof, full_path=inp.get("full"),
-             threads=snakemake.threads, log=log)
+             threads=snakemake.threads, log=log,
+             reference_paths=(inp.reference_space, inp.reference_matrix)
+             if "reference_space" in inp.keys() else None)

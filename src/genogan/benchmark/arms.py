@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genogan.benchmark.names import is_gan_method, parse_amount
+from genogan.benchmark.names import base_method, is_gan_method, parse_amount, uses_reference
 from genogan.errors import GenoganInputError
 
-ARM_REGEX = r"(?:leaky-)?[A-Za-z0-9_]+(?:-x[0-9]+(?:\.[0-9]+)?)?"
-_ARM_RE = re.compile(r"^(?P<leaky>leaky-)?(?P<method>[A-Za-z0-9_]+)"
+ARM_REGEX = r"(?:leaky-)?[A-Za-z0-9_]+(?:\+ref)?(?:-x[0-9]+(?:\.[0-9]+)?)?"
+_ARM_RE = re.compile(r"^(?P<leaky>leaky-)?(?P<method>[A-Za-z0-9_]+(?:\+ref)?)"
                      r"(?:-x(?P<ratio>[0-9]+(?:\.[0-9]+)?))?$")
-DETERMINISTIC = ("none", "class_weight")  # arms with no randomness: one run per fold
+DETERMINISTIC = ("none", "class_weight", "real")  # no randomness: one run per fold (also +ref)
 
 
 def format_ratio(ratio: float) -> str:
@@ -46,7 +46,11 @@ class Arm:
 
     @property
     def stochastic(self) -> bool:
-        return self.method not in DETERMINISTIC
+        return base_method(self.method) not in DETERMINISTIC
+
+    @property
+    def uses_reference(self) -> bool:
+        return uses_reference(self.method)
 
     @property
     def correct(self) -> Arm:
@@ -65,7 +69,10 @@ def parse_arm(text: str) -> Arm:
                                 "leaky-smote")
     arm = Arm(match["method"], float(match["ratio"]) if match["ratio"] else None,
               bool(match["leaky"]))
-    if arm.method in DETERMINISTIC and (arm.ratio is not None or arm.leaky):
+    if arm.leaky and arm.uses_reference:
+        raise GenoganInputError(f"arm {text!r}: the leaky control has no +ref variant",
+                                fix="use leaky-<method> without +ref")
+    if not arm.stochastic and (arm.ratio is not None or arm.leaky):
         raise GenoganInputError(f"arm {text!r}: {arm.method} adds no samples, so it has no dose "
                                 "or leaky variant", fix=f"use plain '{arm.method}'")
     return arm
@@ -77,24 +84,36 @@ def derived_seed(*parts) -> int:
 
 
 def build_arm_augmenter(arm: Arm, *, amount="balance", seed: int = 0, params=None,
-                        synthetic=None, full=None, feature_names=None, source: str = ""):
+                        synthetic=None, full=None, feature_names=None, source: str = "",
+                        reference_rows=None):
     """The augmenter of one arm for one fold and generator seed.
 
     GAN arms in the workflow use `synthetic` (the per-fold GAN output, or for a leaky arm the
     output of the GAN trained on the whole cohort). Leaky classical arms need `full`, the whole
     cohort as (X, y). Without `synthetic`, a GAN arm is trained here by `genogan.generators`.
+    `real+ref` adds `reference_rows` ((X, y): the reference's samples with study labels).
     """
     # imbalanced-learn/scikit-learn only here: this module is read when the Snakefile is parsed
-    from genogan.benchmark.augment import LeakyAugmenter, PrecomputedSynthetic, make_augmenter
+    from genogan.benchmark.augment import (
+        LeakyAugmenter,
+        PrecomputedSynthetic,
+        ReferenceRows,
+        make_augmenter,
+    )
 
     dose = arm.amount(amount)
+    if base_method(arm.method) == "real":
+        if reference_rows is None:
+            raise GenoganInputError(f"arm {arm} needs the reference cohort's labelled samples",
+                                    fix="set `reference_cohort` (its `condition` column)")
+        return ReferenceRows(*reference_rows)
     if arm.is_gan and synthetic is not None:
         return PrecomputedSynthetic(synthetic, amount=dose, seed=seed,
                                     feature_names=feature_names, source=source)
     if arm.leaky and arm.is_gan:
         raise GenoganInputError(f"arm {arm}: a leaky GAN arm needs the synthetic samples of the "
                                 "GAN trained on the whole cohort (data set `full`)")
-    base = make_augmenter(arm.method, amount=dose, seed=seed, params=params)
+    base = make_augmenter(base_method(arm.method), amount=dose, seed=seed, params=params)
     if not arm.leaky:
         return base
     if full is None:

@@ -289,6 +289,21 @@ class LeakyAugmenter(Augmenter):
                                   np.asarray(self.y_full), counts)
 
 
+class ReferenceRows(NoAugmentation):
+    """`real+ref`: the reference cohort's samples that carry a study class, added as they are
+    (real samples, not synthetic ones): what the reference's labels are worth, the ceiling no
+    generator is credited beyond. They count as added rows (`n_train_synthetic`)."""
+
+    def __init__(self, X_reference=None, y_reference=None, seed: int = 0):
+        self.X_reference, self.y_reference, self.seed = X_reference, y_reference, seed
+
+    def fit_resample(self, X, y):
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+        keep = np.isin(np.asarray(self.y_reference).astype(str), np.unique(y.astype(str)))
+        return self._stack(X, y, np.asarray(self.X_reference)[keep],
+                           np.asarray(self.y_reference)[keep].astype(y.dtype))
+
+
 AUGMENTERS = {
     "none": NoAugmentation,
     "class_weight": ClassWeight,

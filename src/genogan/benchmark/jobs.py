@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from genogan.benchmark.arms import build_arm_augmenter, derived_seed, format_ratio, parse_arm
 from genogan.benchmark.classify import evaluate_fold
 from genogan.benchmark.metrics import default_positive
+from genogan.benchmark.names import base_method
 from genogan.benchmark.splits import (
     dataset_from_id,
     make_splits,
@@ -119,22 +120,44 @@ def cohort_positive(s: dict, cohort_labels) -> str:
 
 def evaluate_arm(train: FeatureMatrix, test: FeatureMatrix, dataset: str, arm: str,
                  classifier: str, s: dict, *, positive: str, synthetic=None, full=None,
-                 threads: int = 1):
+                 threads: int = 1, reference=None):
     """Run one (data set, arm, classifier) job: one evaluation per generator seed.
 
     `synthetic`: one pool per generator seed for GAN arms (FeatureMatrix or parquet path);
-    `full`: the whole cohort (FeatureMatrix) for leaky classical arms. BLAS/OpenMP pools are
-    capped at `threads`: small fits on a busy machine run ~30x slower when they oversubscribe.
-    Returns (metrics rows, out-of-fold predictions) as DataFrames.
+    `full`: the whole cohort (FeatureMatrix) for leaky classical arms; `reference`: the
+    `genogan.reference.ReferenceRepresentation` a `+ref` arm classifies in. BLAS/OpenMP pools
+    are capped at `threads`: small fits on a busy machine run ~30x slower when they
+    oversubscribe. Returns (metrics rows, out-of-fold predictions) as DataFrames.
     """
     with threadpool_limits(limits=threads):
-        return _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic, full)
+        return _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic, full,
+                             reference)
 
 
-def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic, full):
+def _in_reference_space(reference, train, test, synthetic):
+    """A `+ref` arm's data: training part, test part and pools projected on the reference
+    space (fitted on reference rows only), and the reference's labelled rows there."""
+    from genogan.features import read_matrix
+
+    if reference is None:
+        raise GenoganInputError("a +ref arm needs the reference cohort's space",
+                                fix="set `reference_cohort` (rule reference_matrix makes it)")
+    if synthetic is not None:
+        synthetic = [reference.project(p if isinstance(p, FeatureMatrix) else read_matrix(p))
+                     for p in synthetic]
+    return (reference.project(train), reference.project(test), synthetic,
+            reference.labelled_rows())
+
+
+def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic, full,
+                  reference=None):
     a, ds = parse_arm(arm), parse_dataset_id(dataset)
     if a.leaky and ds.scenario != "main":
         raise GenoganInputError(f"leaky arm {arm} runs only on the main folds, not {dataset}")
+    reference_rows = None
+    if a.uses_reference:
+        train, test, synthetic, reference_rows = _in_reference_space(reference, train, test,
+                                                                     synthetic)
     seeds = generator_seeds_for(dataset, s) if a.stochastic else [-1]
     if a.is_gan and synthetic is not None and len(synthetic) != len(seeds):
         raise GenoganInputError(f"arm {arm} on {dataset} needs {len(seeds)} synthetic files "
@@ -145,8 +168,9 @@ def _evaluate_arm(train, test, dataset, arm, classifier, s, positive, synthetic,
     for i, gen_seed in enumerate(seeds):
         aug_seed = derived_seed(s["seed"], ds.repeat, ds.fold, max(gen_seed, 0))
         augmenter = build_arm_augmenter(
-            a, amount=s["amount"], seed=aug_seed,
-            params=s["augmenter_params"].get(a.method), feature_names=train.feature_names,
+            a, amount=s["amount"], seed=aug_seed, reference_rows=reference_rows,
+            params=s["augmenter_params"].get(base_method(a.method)),
+            feature_names=train.feature_names,
             synthetic=None if synthetic is None else synthetic[i],
             source=_source_name(synthetic[i] if synthetic is not None else None),
             full=None if full is None else (full.X, full.y))
@@ -188,13 +212,18 @@ def classify_job(train_path, test_path, splits_path, dataset: str, arm: str, cla
 
 
 def evaluate_job(train_paths, test_paths, splits_path, jobs, config_benchmark: dict, pools: dict,
-                 metrics_out, oof_out, full_path=None, threads: int = 1, log=None):
+                 metrics_out, oof_out, full_path=None, threads: int = 1, log=None,
+                 reference_paths=None):
     """Rule `evaluate`: every (data set, arm, classifier) of one split in one process.
 
     `train_paths`/`test_paths` are parallel lists in data set order (`.../{dataset}/train.parquet`);
-    `pools` maps `dataset/model/seed` to a GAN pool file (a leaky arm's source is `full`).
+    `pools` maps `dataset/model/seed` to a GAN pool file (a leaky arm's source is `full`);
+    `reference_paths` (space, matrix): the reference cohort's files, for `+ref` arms.
     """
+    from genogan.reference import ReferenceRepresentation
+
     s = benchmark_settings(config_benchmark)
+    reference = ReferenceRepresentation.load(*reference_paths) if reference_paths else None
     parts = {Path(tr).parent.name: (tr, te) for tr, te in zip(train_paths, test_paths,
                                                                  strict=True)}
     splits = read_splits(splits_path)
@@ -218,7 +247,8 @@ def evaluate_job(train_paths, test_paths, splits_path, jobs, config_benchmark: d
                     pool_matrices[path] = read_matrix(path)
                 synthetic.append(pool_matrices[path])
         r, o = evaluate_arm(train, test, dataset, arm, clf, s, positive=positive,
-                            synthetic=synthetic, full=full, threads=threads)
+                            synthetic=synthetic, full=full, threads=threads,
+                            reference=reference)
         if log:
             log.info("%s %s %s: AUROC %s", dataset, arm, clf,
                      ", ".join(f"{v:.3f}" for v in r["auroc"]))

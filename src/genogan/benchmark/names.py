@@ -22,16 +22,44 @@ CLASSIFIER_NAMES = ("logreg", "random_forest", "svm", "mlp", "hist_gb")
 COMPARATOR = "gaussian_pca"
 
 
+# `<method>+ref`: the arm classifies in the reference cohort's space (`genogan.reference`); a
+# generative model's `+ref` arm is pretrained on the reference and fine-tuned per fold. `none+ref`
+# is the control with the same reference information and no synthetic sample; `real+ref` (only
+# with `+ref`) adds the reference's samples labelled with the study's classes: the ceiling.
+REF_SUFFIX = "+ref"
+REF_ONLY_METHODS = ("real",)
+REF_CONTROL = "none" + REF_SUFFIX
+
+
+def uses_reference(method: str) -> bool:
+    return str(method).endswith(REF_SUFFIX)
+
+
+def base_method(method: str) -> str:
+    """The method without `+ref` (`cwgan_gp+ref` -> `cwgan_gp`)."""
+    return str(method).removesuffix(REF_SUFFIX)
+
+
+def in_fold_twin(method: str) -> str | None:
+    """The in-fold arm a `+ref` arm is compared with (`real+ref` has none)."""
+    base = base_method(method)
+    return base if uses_reference(method) and base not in REF_ONLY_METHODS else None
+
+
 def is_gan_method(method: str) -> bool:
     """Every arm that is not a classical one names a generative model of the generator stage
-    (trained by rule train_gan: GANs, the VAE, the diffusion model)."""
-    return method not in CLASSICAL_METHODS
+    (trained by rule train_gan: GANs, the VAE, the diffusion model), with or without `+ref`."""
+    base = base_method(method)
+    return base not in CLASSICAL_METHODS and base not in REF_ONLY_METHODS
 
 
 def arm_family(method: str) -> str:
     """The family the report groups an arm method under: a generative model's registered family
     (adversarial, likelihood, diffusion), `comparator` for the Gaussian comparator, `none` for
     the baseline, `classical` for the other classical augmenters (`other`: not registered)."""
+    if uses_reference(method) and base_method(method) in ("none", *REF_ONLY_METHODS):
+        return "reference"  # the reference controls: none+ref, real+ref
+    method = base_method(method)
     if method == "none":
         return "none"
     if method == COMPARATOR:
@@ -42,18 +70,22 @@ def arm_family(method: str) -> str:
 
 
 # the order the report groups arm families in (the forest plot's rows, the comparator sentence)
-FAMILY_ORDER = ("none", "classical", "comparator", "adversarial", "likelihood", "diffusion",
-                "other")
+FAMILY_ORDER = ("none", "reference", "classical", "comparator", "adversarial", "likelihood",
+                "diffusion", "other")
 
 
 def check_methods(methods, key: str) -> None:
     """Every arm method of a config list is a classical augmenter or a registered model."""
     for method in methods:
-        if method not in CLASSICAL_METHODS and method not in registry.names():
+        base = base_method(method)
+        if base in REF_ONLY_METHODS and not uses_reference(method):
+            raise GenoganInputError(f"{method!r} in {key} exists only as {base}{REF_SUFFIX}",
+                                    fix=f"write {base}{REF_SUFFIX} (needs `reference_cohort`)")
+        if base not in (*CLASSICAL_METHODS, *REF_ONLY_METHODS, *registry.names()):
             raise GenoganInputError(
                 f"unknown augmenter {method!r} in {key}",
                 fix=f"use a classical method ({', '.join(CLASSICAL_METHODS)}) or a generative "
-                f"model ({', '.join(registry.names())})")
+                f"model ({', '.join(registry.names())}), optionally with {REF_SUFFIX}")
 
 
 BALANCE = "balance"

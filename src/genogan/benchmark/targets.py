@@ -29,7 +29,13 @@ import zlib
 
 from genogan.benchmark.arms import Arm, derived_seed, format_ratio, parse_arm
 from genogan.benchmark.names import CLASSIFIER_NAMES as CLASSIFIERS
-from genogan.benchmark.names import check_methods, is_balance, parse_amount
+from genogan.benchmark.names import (
+    base_method,
+    check_methods,
+    is_balance,
+    parse_amount,
+    uses_reference,
+)
 from genogan.benchmark.splits import DatasetId, fraction_to_percent, parse_dataset_id
 from genogan.errors import GenoganInputError
 from genogan.settings import paths
@@ -170,6 +176,11 @@ def pool_dir(batch: str, dataset: str, model: str, seed: int) -> str:
     """Files of one GAN training (model, history, `synthetic.parquet`) inside its batch's
     directory (the output of one `train_gan` job)."""
     return paths.fill(paths.GAN_POOL_DIR, batch=batch, dataset=dataset, model=model, seed=seed)
+
+
+def pretrained_dir(model: str) -> str:
+    """The model directory of `model` (or its `+ref` arm) pretrained on the reference cohort."""
+    return paths.fill(paths.PRETRAINED, model=base_method(model))
 
 
 def dataset_part(dataset: str, part: str = "train") -> str:
@@ -374,14 +385,32 @@ class Plan:
                            else self.batch_dirs(pools))
         if any(parse_arm(a).leaky and not parse_arm(a).is_gan for _, a, _ in jobs):
             inputs["full"] = dataset_part("full")
+        if any(uses_reference(parse_arm(a).method) for _, a, _ in jobs):
+            inputs.update(reference_space=paths.REFERENCE_SPACE,
+                          reference_matrix=paths.REFERENCE_MATRIX)
         return inputs
 
     def batch_params(self, batch: str) -> list[dict]:
-        """What one train_gan job trains: per training its input, output folder and seed."""
-        return [{"dataset": d, "model": m, "seed": g,
-                 "train": dataset_part(d), "out": pool_dir(batch, d, m, g),
-                 "train_seed": gan_training_seed(d, g)}
-                for d, m, g in self.batches[batch]]
+        """What one train_gan job trains: per training its input, output folder and seed (and
+        for a `+ref` arm the model it is and the pretrained model it starts from)."""
+        out = []
+        for d, m, g in self.batches[batch]:
+            out.append({"dataset": d, "model": m, "seed": g, "train": dataset_part(d),
+                        "out": pool_dir(batch, d, m, g), "train_seed": gan_training_seed(d, g)})
+            if uses_reference(m):
+                out[-1].update(base_model=base_method(m), init_from=pretrained_dir(m))
+        return out
+
+    def batch_inputs(self, batch: str) -> dict:
+        """Input files of one train_gan job: training parts, and pretrained models to tune."""
+        params = self.batch_params(batch)
+        return {"train": sorted({t["train"] for t in params}),
+                "pretrained": sorted({t["init_from"] for t in params if "init_from" in t})}
+
+    def pretrained_models(self) -> list[str]:
+        """The generative models pretrained on the reference cohort (those of `+ref` arms)."""
+        return list(dict.fromkeys(base_method(m) for _, m, _ in self.trainings
+                                  if uses_reference(m)))
 
     def quality_pools(self, split: str) -> dict[str, str]:
         """model -> GAN pool of one quality split (first generator seed)."""

@@ -33,7 +33,7 @@ def rule_params(gan_cfg: dict, model: str) -> dict:
 def batch_rule_params(gan_cfg: dict, trainings: list[dict]) -> dict:
     """`params:` of one train_gan batch: its trainings and the `gan:` slice its models use."""
     gan = {}
-    for model in dict.fromkeys(t["model"] for t in trainings):
+    for model in dict.fromkeys(t.get("base_model", t["model"]) for t in trainings):
         gan.update(rule_params(gan_cfg, model))
     return {"trainings": trainings, "gan": gan}
 
@@ -44,9 +44,10 @@ def model_params_from(gan_cfg: dict | None, model: str) -> dict:
 
 def train_file(input_path, out_dir, *, gan_cfg: dict | None = None, model: str | None = None,
                seed: int = 1, checkpoint_dir=None, logger: logging.Logger | None = None,
-               on_epoch_end=None):
+               on_epoch_end=None, init_from=None):
     """Read a training matrix, train, and write the model directory's files atomically
-    (only after training: a killed run leaves checkpoints, never outputs)."""
+    (only after training: a killed run leaves checkpoints, never outputs). `init_from`: a
+    pretrained model (`store.LoadedModel`) to fine-tune."""
     from genogan.features import read_matrix
     from genogan.generators.store import save_trained
     from genogan.generators.train import train_model
@@ -61,9 +62,41 @@ def train_file(input_path, out_dir, *, gan_cfg: dict | None = None, model: str |
                               params=model_params_from(gan_cfg, model), seed=seed,
                               config=training_options(gan_cfg), checkpoint_dir=checkpoint_dir,
                               feature_names=fm.feature_names, logger=logger,
-                              on_epoch_end=on_epoch_end)
+                              on_epoch_end=on_epoch_end, init_from=init_from)
     record = {"input": str(input_path), "gan": gan_cfg or {}}
     paths = save_trained(trained, out_dir, config=record)
+    logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return trained
+
+
+def pretrain_file(matrix_path, space_path, out_dir, *, classes, gan_cfg: dict | None = None,
+                  model: str | None = None, pretrain: dict | None = None, seed: int = 1,
+                  checkpoint_dir=None, logger: logging.Logger | None = None):
+    """Rule `pretrain`: pretrain `model` on the reference matrix in the reference space (files
+    of rule `reference_matrix`), write its model directory atomically."""
+    from genogan.features import read_matrix
+    from genogan.generators.store import save_trained
+    from genogan.generators.train import pretrain_model
+    from genogan.io import timed
+    from genogan.reference import read_space
+    from genogan.settings.sections import validated
+
+    logger = logger or logging.getLogger("genogan")
+    model = model or default_model()
+    opts = validated("reference_cohort", {"pretrain": dict(pretrain or {})}).pretrain
+    ref = read_matrix(matrix_path)
+    names, space = read_space(space_path)
+    if list(names) != list(ref.feature_names):
+        raise GenoganInputError("the reference space and matrix disagree on the features",
+                                path=space_path, fix="rerun rule reference_matrix")
+    with timed(logger, f"pretraining {model} on {len(ref.y)} reference rows (seed {seed})"):
+        trained = pretrain_model(ref.X, ref.y, classes, space=space, model=model,
+                                 params=model_params_from(gan_cfg, model), seed=seed,
+                                 config=training_options(gan_cfg), epochs=opts.epochs,
+                                 batch_size=opts.batch_size, checkpoint_dir=checkpoint_dir,
+                                 feature_names=ref.feature_names, logger=logger)
+    paths = save_trained(trained, out_dir, config={"input": str(matrix_path),
+                                                   "gan": gan_cfg or {}, "pretrain": pretrain})
     logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return trained
 
@@ -118,21 +151,28 @@ def train_batch(trainings: list[dict], *, gan_cfg: dict | None = None, amount: d
     """Rule `train_gan`: several trainings of generative models in one process (one TensorFlow
     start-up).
 
-    Each entry of `trainings` ({dataset, model, seed, train, out, train_seed}) is trained on its
+    Each entry of `trainings` ({dataset, model, seed, train, out, train_seed}; a `+ref` arm's
+    also {base_model, init_from: its pretrained model directory}) is trained on its
     `train` file only, its model files written to `out`, and its synthetic pool (sized by
     `amount`, e.g. `gan.amount`) sampled from the model in memory to `out/synthetic.parquet`.
     The training seed `train_seed` also seeds the pool. Checkpoints go to
     `checkpoint_root/{dataset}/{model}/seed{seed}`: a killed job resumes each training there.
     """
+    from genogan.generators.store import load_trained
+
     logger = logger or logging.getLogger("genogan")
-    pools = []
+    pools, pretrained = [], {}
     for i, t in enumerate(trainings, 1):
         logger.info("training %d of %d: %s %s seed %s", i, len(trainings), t["dataset"],
                     t["model"], t["seed"])
+        init = t.get("init_from")  # a `+ref` arm: fine-tune the model pretrained on the reference
+        if init and init not in pretrained:
+            pretrained[init] = load_trained(init, all_networks=True)
         trained = train_file(
-            t["train"], t["out"], gan_cfg=gan_cfg, model=t["model"], seed=int(t["train_seed"]),
+            t["train"], t["out"], gan_cfg=gan_cfg, model=t.get("base_model", t["model"]),
+            seed=int(t["train_seed"]),
             checkpoint_dir=f"{checkpoint_root}/{t['dataset']}/{t['model']}/seed{t['seed']}",
-            logger=logger)
+            logger=logger, init_from=pretrained.get(init))
         pools.append(generate_file(t["out"], Path(t["out"]) / "synthetic.parquet", amount=amount,
                                    seed=int(t["train_seed"]), logger=logger, trained=trained))
     return pools

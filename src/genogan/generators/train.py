@@ -46,6 +46,7 @@ from genogan.settings.sections import GanSettings, as_dict, validated
 tf = runtime.tf
 _SPLIT_KEY = 3_000_017  # seeds the inner validation split
 _MONITOR_KEY = 1_000_003  # fold-in constant separating monitor noise from training noise
+_MONITOR_MAX_ROWS = 2_000
 
 
 def training_settings(config) -> GanSettings:
@@ -92,6 +93,26 @@ def check_training_data(X, y):
             f"a class-conditional model needs at least 2 classes, the training data has only "
             f"{classes.tolist()}", fix="check the 'condition' column of the sample sheet")
     return X, y.astype(str), classes
+
+
+def label_index(y, classes) -> np.ndarray:
+    """Each row's class index; -1 for a row without one of `classes` (an unlabelled reference
+    row in pretraining)."""
+    classes = np.asarray(classes).astype(str)
+    y = np.asarray(y).astype(str)
+    idx = np.searchsorted(classes, y)
+    known = (idx < len(classes)) & (classes[np.minimum(idx, len(classes) - 1)] == y)
+    return np.where(known, idx, -1)
+
+
+def one_hot(y, classes) -> np.ndarray:
+    """One-hot labels; an all-zero row for an unlabelled row: the models' unconditional input
+    (the diffusion model's classifier-free null label; the GANs' and the VAE's input without a
+    class), so pretraining on unlabelled rows learns the marginal the fine-tuning conditions."""
+    idx = label_index(y, classes)
+    out = np.zeros((len(idx), len(classes)), dtype=np.float32)
+    out[np.flatnonzero(idx >= 0), idx[idx >= 0]] = 1.0
+    return out
 
 
 def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,20 +243,20 @@ class _Run:
     """State of one training run: data tensors, compiled step, checkpoint and history."""
 
     def __init__(self, X, y, classes, model, params, seed, cfg, checkpoint_dir, logger,
-                 validation=None, init_from=None):
+                 validation=None, init_from=None, space=None):
         self.cfg, self.seed, self.logger = cfg, int(seed), logger
         self.precision = runtime.resolve_precision(cfg.precision)
         self.jit = runtime.resolve_jit(cfg.jit_compile)
         runtime.log_runtime(logger, self.precision, self.jit)
-        # fine-tuning keeps the pretrained model's space: its weights only mean something there
-        self.prep = (init_from.preprocessor if init_from is not None
-                     else FeaturePreprocessor(**cfg.preprocess).fit(X))
+        # fine-tuning keeps the pretrained model's space: its weights only mean something there;
+        # pretraining is given its space (fitted on the reference by rule reference_matrix)
+        self.prep = (init_from.preprocessor if init_from is not None else space
+                     if space is not None else FeaturePreprocessor(**cfg.preprocess).fit(X))
         logger.info("preprocessing: mode %s, compositional input: %s", self.prep.mode_,
                     self.prep.compositional_)
         self.U = self.prep.transform(X)
         self.y, self.classes = y, classes
-        self.y_idx = np.searchsorted(classes, y)
-        self.onehot = np.eye(len(classes), dtype=np.float32)[self.y_idx]
+        self.y_idx, self.onehot = label_index(y, classes), one_hot(y, classes)
         self.U_t, self.onehot_t = tf.constant(self.U, tf.float32), tf.constant(self.onehot)
         self.model, self.step_fn = compiled_model(model, self.prep.n_output_, len(classes),
                                                   params, seed, self.precision, self.jit)
@@ -254,6 +275,8 @@ class _Run:
         self.batch = min(int(cfg.batch_size), len(X))
         self.steps_per_epoch = len(X) // self.batch
         start = {} if init_from is None else {"init_from": _weights_digest(self.model)}
+        if space is not None:
+            start["space"] = self.prep.to_json()
         self._init_state(checkpoint_fingerprint(X, y, model, self.model.params, seed, cfg, {
             "precision": self.precision, "jit": self.jit, "tf": tf.__version__, **start}),
             checkpoint_dir)
@@ -323,11 +346,21 @@ class _Run:
     def monitor(self, epoch: int) -> dict:
         key = tf.random.experimental.stateless_fold_in(
             tf.constant([self.seed, epoch], tf.int64), _MONITOR_KEY)
-        fake = self.model.sample(self.onehot, key).numpy().astype(np.float64)
-        scores = monitor_scores(self.U, self.y_idx, fake, self.y_idx)
+        rows = self.monitor_rows()
+        fake = self.model.sample(self.onehot[rows], key).numpy().astype(np.float64)
+        scores = monitor_scores(self.U[rows], self.y_idx[rows], fake, self.y_idx[rows])
         if self.val is not None:
             scores.update(self.val(fake, self.y))
         return scores
+
+    def monitor_rows(self) -> np.ndarray:
+        """The rows the monitor compares with: all, or a fixed subsample of `_MONITOR_MAX_ROWS`
+        (MMD and pairwise distances are quadratic: a 5,000-row reference would cost more than
+        its training)."""
+        if len(self.U) <= _MONITOR_MAX_ROWS:
+            return np.arange(len(self.U))
+        rng = np.random.default_rng([self.seed, _MONITOR_KEY])
+        return np.sort(rng.choice(len(self.U), _MONITOR_MAX_ROWS, replace=False))
 
     def early_stop(self, row: dict, epoch: int) -> bool:
         """Track the best epoch by the selection metric; True when patience is exhausted."""
@@ -467,6 +500,55 @@ def train_model(X, y, *, model: str = "cwgan_gp", params: dict | None = None, se
     hist = _history_frame(history)
     return TrainedModel(final.model.copy(), final.prep, [str(c) for c in classes], counts, hist,
                         info, list(feature_names) if feature_names is not None else None)
+
+
+def pretrain_model(X, y, classes, *, space, model: str = "cwgan_gp", params: dict | None = None,
+                   seed: int = 1, config: GanSettings | dict | None = None, epochs: int = 100,
+                   batch_size: int = 128, checkpoint_dir=None, feature_names=None,
+                   logger: logging.Logger | None = None) -> TrainedModel:
+    """Pretrain `model` on a reference cohort, once per run, for every fold to fine-tune
+    (`train_model(..., init_from=)`).
+
+    `classes`: the study's classes (the conditioning input's columns); a row of `y` outside them
+    is unlabelled and enters with an all-zero label (`one_hot`), so an unlabelled reference
+    trains the unconditional model and labelled rows condition it. `space`: the fitted
+    `FeaturePreprocessor` of the reference (`genogan.reference.fit_reference_space`), kept as
+    the pretrained model's space. Fixed `epochs` of `batch_size` rows, no selection split (the
+    fold's fine-tuning selects on its own inner validation rows), the monitor at the last epoch
+    only; checkpoints and bit-exact resume as `train_model`'s.
+    """
+    logger = logger or logging.getLogger("genogan")
+    cfg = training_settings(config)
+    cfg = replace(cfg, epochs=int(epochs), batch_size=int(batch_size), monitor_every=int(epochs),
+                  early_stopping=replace(cfg.early_stopping, patience=0),
+                  selection=replace(cfg.selection, validation_fraction=0.0))
+    model_class(model)
+    X = np.asarray(X, dtype=np.float64)
+    classes = np.unique(np.asarray(classes).astype(str))
+    if X.ndim != 2 or len(X) < 2 or len(classes) < 2:
+        raise GenoganInputError(f"pretraining needs >= 2 reference rows and the study's >= 2 "
+                                f"classes, got {X.shape} rows and classes {classes.tolist()}")
+    runtime.make_deterministic(seed)
+    run = _Run(X, np.asarray(y).astype(str), classes, model, params, seed, cfg, checkpoint_dir,
+               logger, space=space)
+    labelled = int((run.y_idx >= 0).sum())
+    logger.info("pretraining %s on %d reference rows (%d with a study label) in a %d-dim space, "
+                "batch %d, %d epochs", model, len(X), labelled, run.prep.n_output_, run.batch,
+                cfg.epochs)
+    t0 = time.perf_counter()
+    history, _ = _iterate(run, cfg, None)
+    if checkpoint_dir is not None and not cfg.keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    info = {"seed": int(seed), "device": runtime.describe_device(), "precision": run.precision,
+            "jit_compile": run.jit, "epochs_trained": len(history), "pretrained": True,
+            "reference_rows": len(X), "labelled_rows": labelled,
+            "n_features_generator": run.prep.n_output_, "batch_size": run.batch,
+            "train_seconds_this_run": round(time.perf_counter() - t0, 3),
+            "weight_count": run.model.built_weight_count(), "train_config": as_dict(cfg)}
+    counts = {str(c): int((run.y_idx == i).sum()) for i, c in enumerate(classes)}
+    return TrainedModel(run.model.copy(), run.prep, [str(c) for c in classes], counts,
+                        _history_frame(history), info,
+                        list(feature_names) if feature_names is not None else None)
 
 
 def _check_init(init_from, model: str, classes, n_features: int) -> None:

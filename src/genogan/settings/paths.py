@@ -24,6 +24,13 @@ MATRIX = "results/features/matrix.parquet"
 FEATURE_NAMES = "results/features/feature_names.txt"
 KMER_PROFILE = "results/kmers/{sample}.npz"
 
+# the reference cohort (optional): its matrix (the study's features, study labels or none), the
+# space fitted on it, and each generator pretrained on it (once per run)
+REFERENCE_DIR = "results/reference"
+REFERENCE_MATRIX = f"{REFERENCE_DIR}/matrix.parquet"
+REFERENCE_SPACE = f"{REFERENCE_DIR}/space.json"
+PRETRAINED = f"{REFERENCE_DIR}/pretrained/{{model}}"
+
 SPLITS = "results/splits/splits.tsv"
 DATASET_DIR = "results/datasets/{dataset}"
 DATASET_TRAIN = f"{DATASET_DIR}/train.parquet"

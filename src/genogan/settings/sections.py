@@ -211,6 +211,26 @@ def training_options(gan_cfg: dict | None) -> dict:
 
 
 @dataclass(frozen=True)
+class PretrainSettings:
+    epochs: int = _default("reference_cohort.pretrain.epochs")
+    batch_size: int = _default("reference_cohort.pretrain.batch_size")
+
+
+@dataclass(frozen=True)
+class ReferenceCohortSettings:
+    samples: str = _default("reference_cohort.samples")
+    path: str = _default("reference_cohort.path")
+    rank: int = _default("reference_cohort.rank")
+    near_duplicate_percentile: float = _default("reference_cohort.near_duplicate_percentile")
+    near_duplicate_fraction: float = _default("reference_cohort.near_duplicate_fraction")
+    pretrain: PretrainSettings = _nested(PretrainSettings)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.samples)
+
+
+@dataclass(frozen=True)
 class PrivacyGateSettings:
     enabled: bool = _default("quality.privacy_gate.enabled")
     percentile: float = _default("quality.privacy_gate.percentile")
@@ -299,6 +319,7 @@ class Settings:
     input_type: str = _default("input_type")
     sequences: SequenceSettings = _nested(SequenceSettings)
     expression: ExpressionSettings = _nested(ExpressionSettings)
+    reference_cohort: ReferenceCohortSettings = _nested(ReferenceCohortSettings)
     container: str = _default("container")
     demo: DemoSettings = _nested(DemoSettings)
     align: AlignSettings = _nested(AlignSettings)
@@ -309,6 +330,7 @@ class Settings:
 
 
 SECTIONS = {"sequences": SequenceSettings, "expression": ExpressionSettings,
+            "reference_cohort": ReferenceCohortSettings,
             "demo": DemoSettings, "align": AlignSettings, "kmers": KmerSettings,
             "gan": GanSettings, "quality": QualitySettings, "benchmark": BenchmarkSettings}
 
