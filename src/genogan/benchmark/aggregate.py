@@ -8,8 +8,12 @@ few splits the t bounds can overshoot, so a score's CI is clipped to the metric'
 and a difference's CI to the range of a difference ([-1, 1]), never to the score's; arms are
 compared with `none` on the same splits by the corrected resampled t-test, and every GAN arm also
 with the non-adversarial comparator (`names.COMPARATOR`, `gaussian_pca`) where it ran: columns
-`diff_vs_comparator`, `cmp_ci_low/high`, `p_cmp`. DeLong's test on pooled
-out-of-fold scores (each sample's score averaged over repeats and seeds) is a second view of AUROC.
+`diff_vs_comparator`, `cmp_ci_low/high`, `p_cmp`; every `+ref` arm (reference cohort) also with
+`none+ref` (`diff_vs_ref_control`, `rc_ci_low/high`, `p_rc`: what it adds beyond the reference's
+representation) and with its in-fold twin (`diff_vs_twin`, `twin_ci_low/high`, `p_twin`: what the
+reference adds to the same method); a `+ref` generator's comparator is `gaussian_pca+ref`.
+DeLong's test on pooled out-of-fold scores (each sample's score averaged over repeats and seeds)
+is a second view of AUROC.
 Leaky arms never enter the main table: they appear only as inflation = leaky - correct.
 """
 
@@ -20,7 +24,14 @@ import pandas as pd
 
 from genogan.benchmark.conclusive import diff_range, metric_range, reading, worth_statement
 from genogan.benchmark.metrics import METRICS
-from genogan.benchmark.names import COMPARATOR, is_gan_method
+from genogan.benchmark.names import (
+    COMPARATOR,
+    REF_CONTROL,
+    REF_SUFFIX,
+    in_fold_twin,
+    is_gan_method,
+    uses_reference,
+)
 from genogan.benchmark.stats import (
     corrected_ttest,
     delong_test,
@@ -47,8 +58,36 @@ def unit_table(per_fold: pd.DataFrame) -> pd.DataFrame:
     return units.reset_index()
 
 
+# paired comparisons beside the one with `none`: the key of the units they pair with -> the
+# columns they fill (difference, CI low, CI high, p)
+EXTRA_COMPARISONS = {
+    "comparator": ("diff_vs_comparator", "cmp_ci_low", "cmp_ci_high", "p_cmp"),
+    "ref_control": ("diff_vs_ref_control", "rc_ci_low", "rc_ci_high", "p_rc"),
+    "twin": ("diff_vs_twin", "twin_ci_low", "twin_ci_high", "p_twin"),
+}
+
+
+def _comparison_units(same: pd.DataFrame, info: dict) -> dict:
+    """The arms one arm is paired with besides `none`: a generative model with the comparator
+    (`gaussian_pca`, or `gaussian_pca+ref` for a `+ref` arm); a `+ref` arm with `none+ref` (what
+    the reference's representation gives alone) and with its in-fold twin (what the reference
+    adds to the same method)."""
+    method, out = info["method"], {}
+    ref = uses_reference(method)
+    comparator = COMPARATOR + REF_SUFFIX if ref else COMPARATOR
+    cmp = same[(same["arm"] == comparator) & (same["amount"] == info["amount"])]
+    if is_gan_method(method) and len(cmp):
+        out["comparator"] = cmp
+    if ref and info["arm"] != REF_CONTROL:
+        out["ref_control"] = same[same["arm"] == REF_CONTROL]
+    twin = in_fold_twin(method)
+    if twin:
+        out["twin"] = same[(same["method"] == twin) & (same["amount"] == info["amount"])]
+    return {k: v for k, v in out.items() if len(v)}
+
+
 def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: str,
-               comparator_units: pd.DataFrame | None = None) -> dict:
+               comparisons: dict | None = None) -> dict:
     correction = arm_units["n_test"].mean() / arm_units["n_train_real"].mean()
     ci = mean_ci(arm_units[metric], correction=correction)
     ci["ci_low"], ci["ci_high"] = np.clip([ci["ci_low"], ci["ci_high"]], *metric_range(metric))
@@ -56,10 +95,10 @@ def _arm_stats(arm_units: pd.DataFrame, ref_units: pd.DataFrame | None, metric: 
     out = {"mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "sd": ci["sd"],
            "n": ci["n"], "n_seeds": int(arm_units["n_seeds"].max()),
            "seed_sd": float(np.sqrt(seed_var.mean())) if seed_var.notna().any() else np.nan}
-    if comparator_units is not None:
-        test = _paired_with(arm_units, comparator_units, metric)
-        out.update({"diff_vs_comparator": test["mean_diff"], "cmp_ci_low": test["diff_ci_low"],
-                    "cmp_ci_high": test["diff_ci_high"], "p_cmp": test["p"]})
+    for key, units in (comparisons or {}).items():
+        test = _paired_with(arm_units, units, metric)
+        values = (test["mean_diff"], test["diff_ci_low"], test["diff_ci_high"], test["p"])
+        out.update(zip(EXTRA_COMPARISONS[key], values, strict=True))
     if ref_units is None:
         return out
     test = _paired_with(arm_units, ref_units, metric)
@@ -95,10 +134,10 @@ def summarise(units: pd.DataFrame, leaky: bool = False) -> pd.DataFrame:
                      & (units["classifier"] == info["classifier"])]
         ref = same[same["arm"] == "none"]
         ref = None if info["arm"] == "none" or ref.empty else ref
-        cmp = same[(same["arm"] == COMPARATOR) & (same["amount"] == info["amount"])]
-        cmp = cmp if is_gan_method(info["method"]) and len(cmp) else None
+        comparisons = _comparison_units(same, info)
         for metric in METRICS:
-            rows.append({**info, "metric": metric, **_arm_stats(arm_units, ref, metric, cmp),
+            rows.append({**info, "metric": metric,
+                         **_arm_stats(arm_units, ref, metric, comparisons),
                          "n_train_real": arm_units["n_train_real"].mean(),
                          "n_train_synthetic": arm_units["n_train_synthetic"].mean()})
     return pd.DataFrame(rows)

@@ -19,7 +19,16 @@ import pandas as pd
 from genogan.benchmark.conclusive import TOO_WIDE, margin, reading
 from genogan.benchmark.metrics import METRIC_LABELS
 from genogan.benchmark.arms import parse_arm
-from genogan.benchmark.names import COMPARATOR, FAMILY_ORDER, arm_family
+from genogan.benchmark.names import (
+    COMPARATOR,
+    FAMILY_ORDER,
+    REF_CONTROL,
+    REF_SUFFIX,
+    arm_family,
+    base_method,
+    in_fold_twin,
+    is_gan_method,
+)
 
 NULL_SCENARIO = "null_control"
 CHANCE = {"auroc": 0.5, "balanced_accuracy": 0.5, "mcc": 0.0}
@@ -131,8 +140,53 @@ def comparator_sentence(table: pd.DataFrame, classifier: str,
     summary = (f"families that beat it: {families}" if families else
                f"no family beat it (tested: {tested})")
     return (f"Generative models vs the non-adversarial comparator {COMPARATOR} (a "
-            f"class-conditional Gaussian in the same fold-fitted reduced space, {classifier}, "
+            f"class-conditional Gaussian in the same fold-fitted reduced space; {COMPARATOR}"
+            f"{REF_SUFFIX} for +ref arms, {classifier}, "
             f"{METRIC_LABELS.get(metric, metric)}): {summary}; {'; '.join(parts)}.")
+
+
+def _paired_words(r, col: str, low: str, high: str, p: str, what: str) -> str:
+    ci = f"95 % CI {r[low]:+.3f} to {r[high]:+.3f}, p = {r[p]:.2g}"
+    verb = ("beat" if r[low] > 0 else "did worse than" if r[high] < 0
+            else "did not differ detectably from")
+    return f"{r['arm']} {verb} {what} ({r[col]:+.3f}, {ci})"
+
+
+def reference_sentence(table: pd.DataFrame, classifier: str,
+                       metric: str = "auroc") -> str | None:
+    """What the reference cohort gave: its representation alone (`none+ref` vs `none`), each
+    `+ref` arm beyond that representation (vs `none+ref`) and beyond its in-fold twin, and, in
+    words, whether any generator added anything beyond the representation."""
+    rows = compared_arms(table, metric)
+    rows = rows[(rows["classifier"] == classifier)
+                & rows["arm"].astype(str).str.endswith(REF_SUFFIX)]
+    if rows.empty:
+        return None
+    label = METRIC_LABELS.get(metric, metric)
+    parts = []
+    control = rows[rows["arm"] == REF_CONTROL]
+    if len(control):
+        r = control.iloc[0]
+        parts.append(f"the reference's representation alone ({REF_CONTROL} vs none) changed "
+                     f"{label} by {_fmt_diff(r)}")
+    if "diff_vs_ref_control" in rows:
+        for _, r in rows.dropna(subset=["diff_vs_ref_control"]).iterrows():
+            text = _paired_words(r, "diff_vs_ref_control", "rc_ci_low", "rc_ci_high", "p_rc",
+                                 REF_CONTROL)
+            if "diff_vs_twin" in rows and pd.notna(r.get("diff_vs_twin")):
+                text += " and " + _paired_words(r, "diff_vs_twin", "twin_ci_low", "twin_ci_high",
+                                             "p_twin", f"its in-fold twin {in_fold_twin(r['arm'])}"
+                                             ).split(" ", 1)[1]
+            parts.append(text)
+    generators = rows[[is_gan_method(parse_arm(a).method) for a in rows["arm"]]]
+    if "diff_vs_ref_control" in generators and len(generators):
+        winners = generators[generators["rc_ci_low"] > 0]
+        parts.append(
+            f"generators that added to the reference's representation: "
+            f"{', '.join(winners['arm'])}" if len(winners) else
+            "no generator added anything detectable beyond the reference's representation "
+            f"({REF_CONTROL}): what the +ref generators score, the representation gives alone")
+    return f"Reference cohort ({classifier}, {label}): " + "; ".join(parts) + "."
 
 
 def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:
@@ -191,6 +245,7 @@ def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classif
     lines = [classifier_sentence(table, clf, metric) for clf in classifiers]
     control_clf = classifiers[0]
     for sentence in (comparator_sentence(table, control_clf, metric),
+                     reference_sentence(table, control_clf, metric),
                      null_sentence(table, control_clf, metric),
                      leaky_sentence(tables.get("inflation"), control_clf, metric),
                      noop_arms_note(table)):  # no silent no-op
@@ -215,7 +270,7 @@ def noop_arms_note(per_fold: pd.DataFrame) -> str:
     it works the same: the verdict reads that one)."""
     if not {"arm", "method", "n_train_synthetic"} <= set(per_fold.columns):
         return ""  # a table without per-arm sample counts (e.g. empty) says nothing either way
-    rows = per_fold[~per_fold["method"].isin(["none", "class_weight"])]
+    rows = per_fold[~per_fold["method"].map(base_method).isin(["none", "class_weight"])]
     totals = rows.groupby("arm", sort=True)["n_train_synthetic"].sum()
     idle = [str(a) for a, n in totals.items() if n == 0]
     if not idle:
