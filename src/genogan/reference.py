@@ -153,13 +153,13 @@ def check_near_duplicates(study: FeatureMatrix, reference: FeatureMatrix, percen
     close = nearest_study_neighbours(study.X, reference.X, percentile, fraction)
     if len(close):
         first = close.sort_values("distance").iloc[0]
-        ref_id, study_id = reference.samples[int(first["reference"])], study.samples[
-            int(first["study"])]
+        ref_id = str(reference.samples[int(first["reference"])])
+        study_id = str(study.samples[int(first["study"])])
         raise GenoganInputError(
             f"reference sample {ref_id!r} is a near-duplicate of study sample {study_id!r}: "
-            f"distance {first['distance']:.4g}, below {fraction:g} x the {percentile:g}th "
-            f"percentile ({first['threshold']:.4g}) of the study's own nearest-neighbour "
-            f"distances ({len(close)} such reference sample(s))", path=path, sample=ref_id,
+            f"distance {first['distance']:.4g}, below {fraction:g} x the study's own "
+            f"nearest-neighbour distances' percentile {percentile:g} ({first['threshold']:.4g}); "
+            f"{len(close)} such reference sample(s)", path=path, sample=ref_id,
             fix=FIX_OVERLAP + " (or lower `reference_cohort.near_duplicate_fraction` if they "
             "are truly different samples)")
 

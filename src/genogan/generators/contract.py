@@ -155,6 +155,12 @@ class GenerativeModel(keras.Model):
             opt = keras.optimizers.LossScaleOptimizer(opt)
         return opt
 
+    def scale_learning_rates(self, factor: float) -> None:
+        """Every optimizer's learning rate times `factor` (fine-tuning). `reinitialise` restores
+        the built rates (the rate is an optimizer variable)."""
+        for opt in self.optimizers():
+            opt.learning_rate = float(opt.learning_rate) * float(factor)
+
     def apply_gradients(self, network: str, tape, loss):
         """One optimizer update of `network` from `loss` (scaled for mixed precision)."""
         opt, variables = getattr(self, f"{network}_optimizer"), getattr(

@@ -115,6 +115,24 @@ def one_hot(y, classes) -> np.ndarray:
     return out
 
 
+def random_labels_for_unlabelled(y, classes, seed: int) -> np.ndarray:
+    """`y` with each unlabelled row given a class drawn at random (seeded).
+
+    Why not the all-zero label: a network's weights on a label input that is always zero get no
+    gradient, so at fine-tuning the first one-hot label adds their random initial values to every
+    sample. Measured on a 40-feature simulation (1,000 unlabelled reference rows, 26 labelled):
+    the zero-label pretrained cwgan_gp, fine-tuned, ended further (MMD 0.38 to held-out rows)
+    than a generator trained on the 26 rows alone (0.20). Random labels instead train the
+    conditional networks to give the reference's marginal whatever the label, the start from
+    which fine-tuning learns what each class changes."""
+    y = np.asarray(y).astype(str)
+    missing = label_index(y, classes) < 0
+    out = y.astype(object)  # a '<U1' copy of empty labels would truncate 'case' to 'c'
+    rng = np.random.default_rng([int(seed), _SPLIT_KEY + 1])
+    out[missing] = rng.choice(np.asarray(classes).astype(str), size=int(missing.sum()))
+    return out.astype(str)
+
+
 def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(fit rows, validation rows) of the training part: per class round(fraction * n_c) rows
     held back, at least 1, always leaving 2 to fit; a class of fewer than 3 keeps all its rows.
@@ -264,6 +282,7 @@ class _Run:
             for mine, theirs in zip(self.model.networks().values(),
                                     init_from.model.networks().values(), strict=True):
                 mine.set_weights(theirs.get_weights())
+            self.model.scale_learning_rates(cfg.fine_tune_lr_scale)
         self.val = None
         if validation is not None:  # held-back training rows, in the generator's space
             X_val, y_val = validation
@@ -529,9 +548,10 @@ def pretrain_model(X, y, classes, *, space, model: str = "cwgan_gp", params: dic
         raise GenoganInputError(f"pretraining needs >= 2 reference rows and the study's >= 2 "
                                 f"classes, got {X.shape} rows and classes {classes.tolist()}")
     runtime.make_deterministic(seed)
-    run = _Run(X, np.asarray(y).astype(str), classes, model, params, seed, cfg, checkpoint_dir,
-               logger, space=space)
-    labelled = int((run.y_idx >= 0).sum())
+    y = np.asarray(y).astype(str)
+    labelled = int((label_index(y, classes) >= 0).sum())
+    run = _Run(X, random_labels_for_unlabelled(y, classes, seed), classes, model, params, seed,
+               cfg, checkpoint_dir, logger, space=space)
     logger.info("pretraining %s on %d reference rows (%d with a study label) in a %d-dim space, "
                 "batch %d, %d epochs", model, len(X), labelled, run.prep.n_output_, run.batch,
                 cfg.epochs)

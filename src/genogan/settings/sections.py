@@ -187,6 +187,7 @@ class GanSettings:
     precision: str = _default("gan.precision")
     preprocess: dict = _default("gan.preprocess")
     selection: SelectionSettings = _nested(SelectionSettings)
+    fine_tune_lr_scale: float = _default("gan.fine_tune_lr_scale")
     keep_checkpoints: bool = _default("gan.keep_checkpoints")
     amount: AmountSettings = _nested(AmountSettings)
     cwgan_gp: dict = _default("gan.cwgan_gp")

@@ -1,0 +1,320 @@
+"""Reference cohorts: no study sample ever in the reference (ids, files, near-duplicates), the
+study's features, the reference space fitted on reference rows only, the +ref arms and their
+controls, pretraining on unlabelled rows."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genogan.errors import GenoganInputError
+from genogan.features import FeatureMatrix
+from genogan.reference import (
+    UNLABELLED,
+    ReferenceRepresentation,
+    build_reference,
+    check_disjoint_from_study,
+    check_near_duplicates,
+    fit_reference_space,
+    match_features,
+    nearest_study_neighbours,
+    study_labels,
+)
+
+P = 12
+NAMES = [f"g{i}" for i in range(P)]
+
+
+def cohort(n, seed, prefix, labelled=True):
+    """Rows of one process: 3 latent factors, the first shifted by class, plus noise."""
+    rng = np.random.default_rng(seed)
+    W = np.random.default_rng(99).normal(size=(3, P))
+    y = np.array(["case", "control"] * (n // 2))
+    z = rng.normal(size=(n, 3))
+    z[:, 0] += np.where(y == "case", 1.0, -1.0)
+    X = z @ W + rng.normal(size=(n, P))
+    return FeatureMatrix(X=X, y=y if labelled else np.full(n, UNLABELLED),
+                         samples=np.array([f"{prefix}{i:03d}" for i in range(n)]),
+                         feature_names=list(NAMES))
+
+
+def write_table(fm, path):
+    df = pd.DataFrame(fm.X, columns=fm.feature_names)
+    df.insert(0, "sample", fm.samples)
+    df.to_csv(path, sep="\t", index=False)
+    return path
+
+
+# ---- ids and files -------------------------------------------------------------------------------
+def sheet(samples, **files):
+    return pd.DataFrame({"sample": samples, **files})
+
+
+def test_a_shared_sample_id_stops_naming_it():
+    with pytest.raises(GenoganInputError, match="'S002' is in both") as err:
+        check_disjoint_from_study(sheet(["S001", "S002"]), sheet(["R1", "S002"]),
+                                  study_path="s.tsv", reference_path="r.tsv", check_files=False)
+    assert "never contain a study sample" in str(err.value)
+
+
+def test_the_same_file_under_another_name_stops(tmp_path):
+    (tmp_path / "a.fa").write_text(">x\nACGTACGT\n")
+    (tmp_path / "copy.fa").write_text(">x\nACGTACGT\n")
+    (tmp_path / "other.fa").write_text(">x\nACGTACGA\n")
+    study = sheet(["S1"], fasta=["a.fa"])
+    check_disjoint_from_study(study, sheet(["R1"], fasta=["other.fa"]), study_path="s",
+                              reference_path="r", base_dir=tmp_path)
+    with pytest.raises(GenoganInputError, match="'R2' reads the same file as study sample 'S1'"):
+        check_disjoint_from_study(study, sheet(["R1", "R2"], fasta=["other.fa", "copy.fa"]),
+                                  study_path="s", reference_path="r", base_dir=tmp_path)
+
+
+# ---- near-duplicates -----------------------------------------------------------------------------
+def test_a_remeasured_study_sample_is_a_near_duplicate_and_named():
+    study, ref = cohort(40, 1, "S"), cohort(400, 2, "R", labelled=False)
+    check_near_duplicates(study, ref, 1.0)  # the same process, no study sample: passes
+    noisy = study.X[7] + np.random.default_rng(3).normal(size=P) * 0.1 * study.X.std(axis=0)
+    ref.X[123] = noisy
+    with pytest.raises(GenoganInputError, match="'R123' is a near-duplicate of study sample "
+                                                "'S007'"):
+        check_near_duplicates(study, ref, 1.0)
+
+
+def test_near_duplicate_threshold_is_fraction_of_the_study_percentile():
+    study = cohort(30, 4, "S")
+    own = np.sort(np.linalg.norm((study.X[:, None] - study.X[None]) / study.X.std(axis=0),
+                                 axis=2) + np.eye(30) * 1e9, axis=1)[:, 0]  # brute force
+    ref = np.vstack([study.X[0] * 1.0, study.X[1] + 5.0])
+    close = nearest_study_neighbours(study.X, ref, 10, fraction=0.5)
+    assert close["threshold"].iloc[0] == pytest.approx(0.5 * np.percentile(own, 10))
+    assert close["reference"].tolist() == [0] and close["study"].tolist() == [0]
+
+
+# ---- features and the space ----------------------------------------------------------------------
+def test_features_are_matched_by_name_extra_dropped_missing_named():
+    ref = cohort(20, 5, "R")
+    shuffled = FeatureMatrix(X=ref.X[:, ::-1], y=ref.y, samples=ref.samples,
+                             feature_names=NAMES[::-1] + [])
+    out = match_features(shuffled, NAMES)
+    np.testing.assert_array_equal(out.X, ref.X)
+    wider = FeatureMatrix(X=np.hstack([ref.X, ref.X[:, :1]]), y=ref.y, samples=ref.samples,
+                          feature_names=NAMES + ["extra"])
+    assert match_features(wider, NAMES).feature_names == NAMES
+    with pytest.raises(GenoganInputError, match="no feature 'g3'"):
+        match_features(FeatureMatrix(X=ref.X[:, :3], y=ref.y, samples=ref.samples,
+                                     feature_names=NAMES[:3]), NAMES)
+
+
+def test_the_reference_space_never_sees_a_study_row(tmp_path):
+    """Two studies with different rows give the same space: it is the reference's alone."""
+    ref = cohort(200, 6, "R", labelled=False)
+    path = write_table(ref, tmp_path / "ref.tsv")
+    refsheet = pd.DataFrame({"sample": ref.samples, "condition": ref.y})
+    spaces = []
+    for seed in (7, 8):
+        _, space = build_reference(refsheet, cohort(40, seed, "S"), input_type="table",
+                                   options={}, rank=4, percentile=1, path=str(path))
+        spaces.append(space.to_json())
+    assert spaces[0] == spaces[1]
+    from genogan.features import table_to_matrix
+
+    assert spaces[0] == fit_reference_space(table_to_matrix(path, refsheet), 4).to_json()
+
+
+def test_study_labels_keep_study_classes_only():
+    got = study_labels(["case", "", "tumour", "control"], ["case", "control"])
+    assert got.tolist() == ["case", UNLABELLED, UNLABELLED, "control"]
+
+
+# ---- the +ref arms -------------------------------------------------------------------------------
+def representation(ref_labelled=10):
+    ref = cohort(200, 9, "R")
+    ref.y = np.array([c if i < ref_labelled else UNLABELLED for i, c in enumerate(ref.y)])
+    keep = ref.y != UNLABELLED
+    labelled = FeatureMatrix(X=ref.X[keep], y=ref.y[keep], samples=ref.samples[keep],
+                             feature_names=ref.feature_names)
+    return ReferenceRepresentation(fit_reference_space(ref, 3), NAMES, labelled)
+
+
+def evaluate(arm, rep, seed=0):
+    from genogan.benchmark.jobs import evaluate_arm
+    from genogan.benchmark.targets import benchmark_settings
+
+    train, test = cohort(24, 10 + seed, "S"), cohort(12, 20 + seed, "T")
+    s = benchmark_settings({"arms": ["none", arm] if arm != "none" else ["none"],
+                            "generator_seeds": [1]})
+    return evaluate_arm(train, test, "r0_f0", arm, "logreg", s, positive="case",
+                        reference=rep)[0].iloc[0]
+
+
+def test_none_ref_is_logreg_on_the_projected_parts():
+    """Oracle: the same classifier fitted by hand on the reference-space scores."""
+    from genogan.benchmark.classify import build_classifier
+    from sklearn.metrics import roc_auc_score
+
+    rep = representation()
+    row = evaluate("none+ref", rep)
+    train, test = rep.project(cohort(24, 10, "S")), rep.project(cohort(12, 20, "T"))
+    clf = build_classifier("logreg", seed=7).fit(train.X, train.y)
+    scores = clf.predict_proba(test.X)[:, list(clf.classes_).index("case")]
+    assert row["auroc"] == pytest.approx(roc_auc_score(test.y == "case", scores))
+    assert row["n_train_synthetic"] == 0
+
+
+def test_real_ref_adds_exactly_the_labelled_reference_rows():
+    row = evaluate("real+ref", representation(ref_labelled=10))
+    assert row["n_train_real"] == 24 and row["n_train_synthetic"] == 10
+
+
+def test_a_ref_arm_without_the_reference_stops():
+    with pytest.raises(GenoganInputError, match="reference cohort's space"):
+        evaluate("none+ref", None)
+
+
+@pytest.mark.parametrize("text, method, stochastic", [
+    ("cwgan_gp+ref", "cwgan_gp+ref", True), ("none+ref", "none+ref", False),
+    ("real+ref", "real+ref", False), ("gaussian_pca+ref-x2", "gaussian_pca+ref", True)])
+def test_ref_arm_ids(text, method, stochastic):
+    from genogan.benchmark.arms import parse_arm
+
+    arm = parse_arm(text)
+    assert (arm.method, arm.stochastic, arm.uses_reference, str(arm)) == (
+        method, stochastic, True, text)
+
+
+def test_leaky_ref_arms_and_real_without_ref_are_refused():
+    from genogan.benchmark.arms import parse_arm
+    from genogan.benchmark.names import check_methods
+
+    with pytest.raises(GenoganInputError, match="no \\+ref variant"):
+        parse_arm("leaky-smote+ref")
+    with pytest.raises(GenoganInputError, match="exists only as real\\+ref"):
+        check_methods(["real"], "benchmark.arms")
+
+
+def test_the_plan_fine_tunes_ref_arms_from_the_pretrained_model():
+    from genogan.benchmark.targets import Plan, benchmark_settings
+
+    s = benchmark_settings({"folds": 2, "repeats": 1, "generator_seeds": [1],
+                            "arms": ["none", "none+ref", "cwgan_gp", "cwgan_gp+ref"],
+                            "dose_response": {"enabled": False},
+                            "learning_curve": {"enabled": False},
+                            "null_control": {"enabled": False},
+                            "leaky_control": {"enabled": False}})
+    plan = Plan(s)
+    assert plan.pretrained_models() == ["cwgan_gp"]
+    params = [t for b in plan.batches for t in plan.batch_params(b)]
+    ref = [t for t in params if t["model"] == "cwgan_gp+ref"]
+    assert len(ref) == 2 and all(t["init_from"] == "results/reference/pretrained/cwgan_gp"
+                                 and t["base_model"] == "cwgan_gp" for t in ref)
+    assert all("init_from" not in t for t in params if t["model"] == "cwgan_gp")
+    inputs = plan.evaluate_inputs("r0_f0")
+    assert inputs["reference_space"].endswith("space.json")
+
+
+# ---- validation ----------------------------------------------------------------------------------
+@pytest.fixture
+def config(tmp_path):
+    study, ref = cohort(40, 11, "S"), cohort(100, 12, "R")
+    write_table(study, tmp_path / "study.tsv")
+    write_table(ref, tmp_path / "ref.tsv")
+    pd.DataFrame({"sample": study.samples, "condition": study.y}).to_csv(
+        tmp_path / "samples.tsv", sep="\t", index=False)
+    pd.DataFrame({"sample": ref.samples}).to_csv(tmp_path / "ref_samples.tsv", sep="\t",
+                                                 index=False)
+    return {"samples": str(tmp_path / "samples.tsv"),
+            "features_table": str(tmp_path / "study.tsv"),
+            "reference_cohort": {"samples": str(tmp_path / "ref_samples.tsv"),
+                                 "path": str(tmp_path / "ref.tsv")},
+            "benchmark": {"folds": 2, "repeats": 1, "amount": 1,
+                          "arms": ["none", "none+ref", "cwgan_gp+ref"]}}
+
+
+def load(config):
+    from genogan.config_check import load_workflow_inputs
+
+    return load_workflow_inputs(copy.deepcopy(config), "config.yaml")
+
+
+def test_a_valid_reference_config_loads_unlabelled(config):
+    _, _, ref = load(config)
+    assert len(ref) == 100 and set(ref["condition"]) == {UNLABELLED}
+
+
+def test_ref_arms_need_a_reference_and_their_control(config):
+    no_ref = {k: v for k, v in config.items() if k != "reference_cohort"}
+    with pytest.raises(GenoganInputError, match="needs a reference cohort"):
+        load(no_ref)
+    config["benchmark"]["arms"] = ["none", "cwgan_gp+ref"]
+    with pytest.raises(GenoganInputError, match="not their control none\\+ref"):
+        load(config)
+
+
+def test_real_ref_needs_labelled_reference_samples(config):
+    config["benchmark"]["arms"] = ["none", "none+ref", "real+ref"]
+    with pytest.raises(GenoganInputError, match="none of them carries one"):
+        load(config)
+
+
+def test_a_study_id_in_the_reference_sheet_stops_validation(config, tmp_path):
+    pd.DataFrame({"sample": ["R000", "S005"]}).to_csv(tmp_path / "ref_samples.tsv", sep="\t",
+                                                      index=False)
+    with pytest.raises(GenoganInputError, match="'S005' is in both"):
+        load(config)
+
+
+def test_expression_fold_steps_are_refused_with_a_reference(config):
+    config.pop("features_table")
+    config.update(input_type="expression", expression={"path": config["reference_cohort"]["path"],
+                                                       "filter": {"method": "anova"}})
+    with pytest.raises(GenoganInputError, match="fold-fitted expression steps"):
+        load(config)
+
+
+# ---- pretraining ---------------------------------------------------------------------------------
+def test_unlabelled_rows_get_the_all_zero_label():
+    from genogan.generators.train import label_index, one_hot
+
+    y = ["case", UNLABELLED, "control", "tumour"]
+    assert label_index(y, ["case", "control"]).tolist() == [0, -1, 1, -1]
+    np.testing.assert_array_equal(one_hot(y, ["case", "control"]),
+                                  [[1, 0], [0, 0], [0, 1], [0, 0]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["ddpm", "cvae"])
+def test_a_pretrained_generator_is_closer_to_held_out_samples_than_an_in_fold_one(model):
+    """The designed case: 1,000 unlabelled reference rows reveal the 4-factor structure that 26
+    labelled rows cannot; pretrained + fine-tuned samples are nearer (MMD) held-out real rows."""
+    from genogan.generators.monitor import mmd_rbf
+    from genogan.generators.synthesis import generate_arrays
+    from genogan.generators.train import pretrain_model, train_model
+
+    p, mmd = 40, {"pretrained": [], "in_fold": []}
+    for rep in range(2):
+        W = np.random.default_rng(100 + rep).normal(size=(4, p))
+
+        def draw(n, seed, W=W):
+            rng = np.random.default_rng(seed)
+            y = np.array(["case", "control"] * (n // 2))
+            z = rng.normal(size=(n, 4))
+            z[:, 0] += np.where(y == "case", 1.0, -1.0)
+            return z @ W + rng.normal(size=(n, p)) * 0.7, y
+
+        X_ref, _ = draw(1000, 1 + 10 * rep)
+        X, y = draw(26, 2 + 10 * rep)
+        X_held, _ = draw(400, 3 + 10 * rep)
+        ref = FeatureMatrix(X=X_ref, y=np.full(1000, UNLABELLED), samples=np.arange(1000),
+                            feature_names=[str(i) for i in range(p)])
+        cfg = {"epochs": 150, "preprocess": {"mode": "none"}}
+        pre = pretrain_model(X_ref, ref.y, ["case", "control"], model=model, config=cfg,
+                             space=fit_reference_space(ref, 8, {"mode": "none"}))
+        runs = {"pretrained": train_model(X, y, model=model, init_from=pre, config=cfg),
+                "in_fold": train_model(X, y, model=model, config=cfg)}
+        mu, sd = X.mean(axis=0), X.std(axis=0)
+        for name, trained in runs.items():
+            fake = generate_arrays(trained.model, trained.preprocessor, trained.classes,
+                                   {"case": 200, "control": 200}, seed=5)[0]
+            mmd[name].append(mmd_rbf((X_held - mu) / sd, (fake - mu) / sd))
+    assert np.mean(mmd["pretrained"]) < np.mean(mmd["in_fold"]), mmd
