@@ -11,16 +11,14 @@ import pytest
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
 from genogan.reference import (
-    UNLABELLED,
-    ReferenceRepresentation,
     build_reference,
     check_disjoint_from_study,
     check_near_duplicates,
-    fit_reference_space,
     match_features,
     nearest_study_neighbours,
     study_labels,
 )
+from genogan.reference_space import UNLABELLED, ReferenceRepresentation, fit_reference_space
 
 P = 12
 NAMES = [f"g{i}" for i in range(P)]

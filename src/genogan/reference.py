@@ -13,11 +13,11 @@ sample, ever:
   sample than the `near_duplicate_percentile`-th percentile of the study's own nearest-neighbour
   distances (the same sample re-quantified, or a technical replicate).
 
-The reference then gives the space generators pretrain in (`fit_reference_space`: the
-preprocessing of `genogan.generators.preprocess`, its reduced space fitted on reference rows
-only, so no study row, let alone a test row, shapes it) and the representation the `+ref` arms
-classify in. Labels: a `condition` that is one of the study's classes conditions the pretraining
-and feeds the `real+ref` ceiling; absent, empty or another label means unlabelled (`UNLABELLED`).
+The reference then gives the space generators pretrain in and the representation the `+ref`
+arms classify in (`genogan.reference_space`, kept apart so the GAN and benchmark jobs need none
+of the input readers). Labels: a `condition` that is one of the study's classes conditions the
+pretraining and feeds the `real+ref` ceiling; absent, empty or another label means unlabelled
+(`UNLABELLED`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import pandas as pd
 
 from genogan.errors import GenoganInputError
 from genogan.features import FeatureMatrix
+from genogan.reference_space import UNLABELLED, fit_reference_space  # noqa: F401 (API)
 
-UNLABELLED = ""  # the condition of a reference row that carries no study label
 FIX_OVERLAP = ("remove the sample from the reference sheet (`reference_cohort.samples`): a "
                "reference cohort must never contain a study sample")
 
@@ -185,77 +185,6 @@ def match_features(reference: FeatureMatrix, study_names, path=None,
         (logger or logging.getLogger("genogan")).info(
             "reference cohort: %d feature(s) not in the study dropped", extra)
     return select_features(reference, names, path, what="the reference cohort")
-
-
-def fit_reference_space(reference: FeatureMatrix, rank: int, preprocess: dict | None = None):
-    """The generators' preprocessing fitted on the reference rows only, reduced to `rank`
-    principal components (at most n - 1): the space pretraining and fine-tuning share and the
-    `+ref` arms' representation."""
-    from genogan.generators.preprocess import FeaturePreprocessor
-
-    opts = {**(preprocess or {}), "rank": int(rank)}
-    return FeaturePreprocessor(**opts).fit(reference.X)
-
-
-def project(fm: FeatureMatrix, space, feature_names) -> FeatureMatrix:
-    """A matrix in the reference space (columns `ref_pc1..r`), the `+ref` arms' features.
-    `feature_names`: the features the space was fitted on, in order (taken from `fm` by name)."""
-    from genogan.features import select_features
-
-    fm = select_features(fm, feature_names, fm.source or None, what="a matrix to project")
-    U = space.transform(fm.X).astype(np.float64)
-    names = [f"ref_pc{i + 1}" for i in range(U.shape[1])]
-    extra = None if fm.extra is None else fm.extra.copy()
-    return FeatureMatrix(X=U, y=fm.y, samples=fm.samples, feature_names=names, extra=extra,
-                         source=fm.source)
-
-
-# ---- the files the workflow shares -----------------------------------------------------------
-class ReferenceRepresentation:
-    """What the `+ref` arms need: the reference space (and the features it was fitted on) and
-    the reference rows that carry a study class (`real+ref`), read from the files rule
-    `reference_matrix` writes."""
-
-    def __init__(self, space, feature_names, labelled: FeatureMatrix):
-        self.space, self.feature_names, self.labelled = space, list(feature_names), labelled
-
-    def project(self, fm: FeatureMatrix) -> FeatureMatrix:
-        return project(fm, self.space, self.feature_names)
-
-    def labelled_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """The reference's labelled rows in the reference space, as (X, y)."""
-        fm = self.project(self.labelled)
-        return fm.X, fm.y
-
-    @classmethod
-    def load(cls, space_path, matrix_path) -> ReferenceRepresentation:
-        from genogan.features import read_matrix
-
-        names, space = read_space(space_path)
-        ref = read_matrix(matrix_path)
-        keep = ref.y != UNLABELLED
-        labelled = FeatureMatrix(X=ref.X[keep], y=ref.y[keep], samples=ref.samples[keep],
-                                 feature_names=ref.feature_names)
-        return cls(space, names, labelled)
-
-
-def write_space(space, feature_names, path) -> None:
-    import json
-
-    from genogan.io import atomic_write_text
-
-    atomic_write_text(path, json.dumps({"feature_names": list(feature_names),
-                                        "preprocessor": space.to_dict()}))
-
-
-def read_space(path):
-    """(feature names, fitted `FeaturePreprocessor`) of a reference space file."""
-    import json
-
-    from genogan.generators.preprocess import FeaturePreprocessor
-
-    data = json.loads(Path(path).read_text())
-    return data["feature_names"], FeaturePreprocessor.from_dict(data["preprocessor"])
 
 
 # ---- the feature stage -----------------------------------------------------------------------

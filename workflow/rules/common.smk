@@ -2,6 +2,7 @@
 import pandas as pd
 
 from genogan.config_check import apply_user_configfiles, load_workflow_inputs
+from genogan.reference import cohort_kind
 from genogan.settings import output_settings, paths
 from genogan.settings.sections import from_config
 
@@ -14,6 +15,8 @@ SAMPLES, REFERENCE, REFERENCE_COHORT = load_workflow_inputs(
 )
 # the validated config as typed settings (genogan.settings.sections): the rules read these
 SETTINGS = from_config(config)
+REFERENCE_SETTINGS = SETTINGS.reference_cohort
+REFERENCE_KIND = cohort_kind(config)  # table | expression | sequences | reads
 INPUT_TYPE = config["input_type"]
 DEMO = config["demo"]["enabled"]
 DEMO_DIR = config["demo"]["outdir"]
@@ -73,13 +76,29 @@ def expression_inputs(wildcards):
     return {**inputs, "gene_lengths": lengths} if lengths else inputs
 
 
+def reference_matrix_inputs(wildcards):
+    """The reference cohort through the study's feature path: its data, and the study matrix
+    whose features it must match."""
+    inputs = {"sheet": REFERENCE_SETTINGS.samples, "study": paths.MATRIX}
+    if REFERENCE_SETTINGS.path:
+        inputs["data"] = REFERENCE_SETTINGS.path
+    if REFERENCE_KIND == "reads":
+        inputs["counts"] = expand(paths.KMER_PROFILE, sample=REFERENCE_COHORT.index)
+    if REFERENCE_KIND == "sequences" and not REFERENCE_SETTINGS.path:
+        inputs["fastas"] = list(REFERENCE_COHORT["fasta"])
+    return inputs
+
+
 def provenance_inputs():
-    """Every input file of the run: the sheet, the reference, the feature table, per-sample inputs."""
+    """Every input file of the run: the sheets, the reference genome, the feature table, the
+    reference cohort's data, per-sample inputs."""
     files = [config["samples"], REFERENCE, config["features_table"]]
     files += [config["sequences"]["path"], config["expression"]["path"]]
-    for col in ("fq1", "fq2", "bam", "cram", "fasta"):
-        if col in SAMPLES.columns:
-            files += list(SAMPLES[col])
+    files += [REFERENCE_SETTINGS.samples, REFERENCE_SETTINGS.path]
+    for sheet in (SAMPLES, REFERENCE_COHORT):
+        for col in ("fq1", "fq2", "bam", "cram", "fasta"):
+            if sheet is not None and col in sheet.columns:
+                files += list(sheet[col])
     return [f for f in dict.fromkeys(files) if f]
 
 

@@ -2,24 +2,6 @@
 # feature path (reads: the same align and kmer_profile rules, see common.smk's sample_row), are
 # matched to the study's features and checked for study samples (genogan.reference); the space
 # fitted on its rows and each generator pretrained on it serve every fold's `+ref` arms.
-from genogan.reference import cohort_kind
-from genogan.settings.sections import section as reference_section
-
-REFERENCE_SETTINGS = reference_section("reference_cohort", config["reference_cohort"])
-REFERENCE_KIND = cohort_kind(config)
-
-
-def reference_matrix_inputs(wildcards):
-    inputs = {"sheet": REFERENCE_SETTINGS.samples, "study": paths.MATRIX}
-    if REFERENCE_SETTINGS.path:
-        inputs["data"] = REFERENCE_SETTINGS.path
-    if REFERENCE_KIND == "reads":
-        inputs["counts"] = expand(paths.KMER_PROFILE, sample=REFERENCE_COHORT.index)
-    if REFERENCE_KIND == "sequences" and not REFERENCE_SETTINGS.path:
-        inputs["fastas"] = list(REFERENCE_COHORT["fasta"])
-    return inputs
-
-
 REFERENCE_OPTIONS = {
     "table": {},
     "expression": output_settings(config["expression"]),

@@ -4,7 +4,8 @@ import _bootstrap
 
 from genogan.features import read_matrix, write_matrix
 from genogan.io import timed
-from genogan.reference import build_reference, read_reference_sheet, write_space
+from genogan.reference import build_reference, read_reference_sheet
+from genogan.reference_space import write_space
 
 log = _bootstrap.start(snakemake)
 p = snakemake.params

@@ -220,7 +220,7 @@ def evaluate_job(train_paths, test_paths, splits_path, jobs, config_benchmark: d
     `pools` maps `dataset/model/seed` to a GAN pool file (a leaky arm's source is `full`);
     `reference_paths` (space, matrix): the reference cohort's files, for `+ref` arms.
     """
-    from genogan.reference import ReferenceRepresentation
+    from genogan.reference_space import ReferenceRepresentation
 
     s = benchmark_settings(config_benchmark)
     reference = ReferenceRepresentation.load(*reference_paths) if reference_paths else None

@@ -78,7 +78,7 @@ def pretrain_file(matrix_path, space_path, out_dir, *, classes, gan_cfg: dict | 
     from genogan.generators.store import save_trained
     from genogan.generators.train import pretrain_model
     from genogan.io import timed
-    from genogan.reference import read_space
+    from genogan.reference_space import read_space
     from genogan.settings.sections import validated
 
     logger = logger or logging.getLogger("genogan")
