@@ -1,15 +1,17 @@
 """The example cohorts in config/examples/: shipped data equal the simulator's output, carry the
 planted signal, and run through the workflow (protein and expression input paths)."""
 
+import gzip
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, run_snakemake
 
 from genogan.examples import CASE_MOTIF, CONTROL_MOTIF, WRITERS
-from genogan.expression import GeneFilter, build_expression_matrix
+from genogan.expression import GeneFilter, build_expression_matrix, read_expression_table
 from genogan.features import read_matrix
 from genogan.sequences import build_sequence_matrix
 from genogan.validate import load_sample_sheet
@@ -54,6 +56,41 @@ def test_shipped_data_are_the_simulators_output(tmp_path, name):
         assert shipped.read_bytes() == path.read_bytes(), f"{shipped} differs from the simulator"
         assert shipped.stat().st_size < 100_000
 
+
+def test_shipped_reference_data_are_the_simulators_output(tmp_path):
+    """The reference example too; its gzip is compared by content (the deflate bytes belong to the
+    zlib build), and its header carries no time or file name, so a rerun gives the same bytes."""
+    written = WRITERS["reference"](tmp_path / "a")
+    assert sorted(p.name for p in written) == sorted(
+        ["counts.tsv", "samples.tsv", "reference_counts.tsv.gz", "reference_samples.tsv",
+         "truth.json"])
+    for path in written:
+        shipped = EXAMPLES / "reference" / path.name
+        if path.suffix == ".gz":
+            assert gzip.decompress(shipped.read_bytes()) == gzip.decompress(path.read_bytes())
+            header = path.read_bytes()[:10]
+            assert header[3] == 0 and header[4:8] == bytes(4), "gzip header: no name, no mtime"
+        else:
+            assert shipped.read_bytes() == path.read_bytes(), f"{shipped} differs"
+    again = WRITERS["reference"](tmp_path / "b")
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in written]
+    assert sum((EXAMPLES / "reference" / p.name).stat().st_size for p in written) < 1_000_000
+
+
+def test_reference_example_is_unlabelled_and_disjoint_from_the_study():
+    folder = EXAMPLES / "reference"
+    sheet = pd.read_csv(folder / "samples.tsv", sep="\t", dtype=str)
+    reference_sheet = pd.read_csv(folder / "reference_samples.tsv", sep="\t", dtype=str)
+    assert list(reference_sheet.columns) == ["sample"]
+    assert sheet["condition"].value_counts().to_dict() == {"case": 20, "control": 20}
+    study = read_expression_table(folder / "counts.tsv")
+    reference = read_expression_table(folder / "reference_counts.tsv.gz")
+    assert study.shape == (100, 40) and reference.shape == (100, 1000)
+    assert list(study.columns) == list(sheet["sample"])
+    assert list(reference.columns) == list(reference_sheet["sample"])
+    assert list(reference.index) == list(study.index)
+    assert not set(study.columns) & set(reference.columns)
+    assert not set(sheet["sample"]) & set(reference_sheet["sample"])
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_config_names_existing_files(name):

@@ -2,8 +2,8 @@
 
 Why simulated: the examples must run anywhere in minutes, carry no licence or privacy burden, and
 have a known answer (which motif, which genes carry the class signal), so a user can check that
-the workflow finds it. `genogan examples protein|expression --outdir DIR` rewrites the shipped
-files byte for byte from the same seed (a test checks this).
+the workflow finds it. `genogan examples protein|expression|reference --outdir DIR` rewrites the
+shipped files byte for byte from the same seed (a test checks this).
 
 - protein: two families of protein sequences. Both draw residues from a background composition
   (approximately the average amino-acid frequencies of UniProtKB/Swiss-Prot); `case` sequences
@@ -14,17 +14,24 @@ files byte for byte from the same seed (a test checks this).
 - expression: negative-binomial read counts (genes x samples) with per-sample library sizes, a
   few differentially expressed genes (up or down by `fold_change` in `case`), and gene lengths
   for TPM.
+- reference: a labelled study (40 samples) and an unlabelled reference cohort (1,000 samples) of
+  the same assay: negative-binomial counts whose log-means follow a few latent expression
+  programs. The class shifts one program, whose loadings are small and spread over most genes,
+  so 40 labelled samples can hardly find the direction among 100 genes, while the principal
+  components of the reference (cases and controls mixed, no labels written) reveal it.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from genogan.io import atomic_write_text
+from genogan.io import atomic_path, atomic_write_text
 
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 BACKGROUND = np.array([8.25, 1.37, 5.45, 6.75, 3.86, 7.07, 2.27, 5.96, 5.84, 9.66, 2.42, 4.06,
@@ -101,6 +108,69 @@ def simulate_expression(n_samples: int = 40, n_genes: int = 200, n_de: int = 8,
     return matrix, sheet, lengths, [genes[i] for i in de]
 
 
+def simulate_reference_expression(n_study: int = 40, n_reference: int = 1000, n_genes: int = 100,
+                                  n_programs: int = 4, delta: float = 4.5,
+                                  class_loading_sd: float = 0.04, loading_sd: float = 0.06,
+                                  loading_fraction: float = 0.8, gene_noise: float = 0.5,
+                                  dispersion: float = 0.3, reference_case_fraction: float = 0.5,
+                                  seed: int = 13):
+    """(study counts genes x samples, study sheet [sample, condition], reference counts genes x
+    samples, reference sheet [sample], truth).
+
+    Log-mean of gene g in sample i: base_g + sum_k L[g, k] z[i, k] + N(0, gene_noise) + log size
+    factor; counts are negative binomial with `dispersion`. Program scores z are standard normal;
+    the class shifts program 1 (`P1`) by `delta` (cases +delta/2, controls -delta/2). Each gene
+    loads on each program with probability `loading_fraction`, weight N(0, sd): `class_loading_sd`
+    for P1 (small: a case moves each gene's log-mean by about 0.15), `loading_sd` for the others.
+    The reference holds `reference_case_fraction` cases, but its sheet carries no condition.
+    """
+    if n_programs < 1:
+        raise ValueError("n_programs must be at least 1")
+    rng = np.random.default_rng(seed)
+    genes = [f"GENE{i + 1:04d}" for i in range(n_genes)]
+    base = rng.normal(np.log(100.0), 1.0, size=n_genes)
+    sd = np.full(n_programs, loading_sd)
+    sd[0] = class_loading_sd
+    loadings = rng.normal(0.0, 1.0, size=(n_genes, n_programs)) * sd[None, :]
+    loadings *= rng.random((n_genes, n_programs)) < loading_fraction
+    r = 1.0 / dispersion
+
+    def cohort(n_samples, case_fraction, prefix, width):
+        labels = _labels(n_samples, case_fraction, rng)
+        z = rng.normal(0.0, 1.0, size=(n_samples, n_programs))
+        z[:, 0] += delta * ((labels == "case") - 0.5)
+        size_factor = rng.lognormal(0.0, 0.25, size=n_samples)
+        log_mu = (base[:, None] + loadings @ z.T
+                  + rng.normal(0.0, gene_noise, size=(n_genes, n_samples)))
+        mu = np.exp(log_mu) * size_factor[None, :]
+        counts = rng.negative_binomial(r, r / (r + mu))
+        samples = [f"{prefix}{i + 1:0{width}d}" for i in range(n_samples)]
+        matrix = pd.DataFrame(counts, index=pd.Index(genes, name="gene"), columns=samples)
+        return matrix, labels, samples
+
+    study, study_labels, study_ids = cohort(n_study, 0.5, "S", 3)
+    reference, reference_labels, reference_ids = cohort(n_reference, reference_case_fraction,
+                                                        "R", 4)
+    sheet = pd.DataFrame({"sample": study_ids, "condition": study_labels})
+    reference_sheet = pd.DataFrame({"sample": reference_ids})
+    programs = [{"name": f"P{k + 1}", "carries_class": k == 0, "loading_sd": float(sd[k]),
+                 "genes": [g for g, w in zip(genes, loadings[:, k], strict=True) if w != 0]}
+                for k in range(n_programs)]
+    truth = {
+        "model": "counts ~ NB(mean = size_factor * exp(base + loadings @ z + noise), "
+                 "dispersion); z ~ N(0, 1) per program; the class shifts program `class_program` "
+                 "by +delta/2 (case) and -delta/2 (control)",
+        "seed": seed, "delta": delta, "class_program": "P1", "n_programs": n_programs,
+        "loading_fraction": loading_fraction, "gene_noise": gene_noise, "dispersion": dispersion,
+        "size_factor_sd": 0.25, "n_study": n_study, "n_reference": n_reference,
+        "reference_cases": int((reference_labels == "case").sum()),
+        "reference_labels_written": False, "programs": programs,
+        "loadings": {g: [round(float(w), 4) for w in row]
+                     for g, row in zip(genes, loadings, strict=True)},
+    }
+    return study, sheet, reference, reference_sheet, truth
+
+
 # ---- writing the example folders --------------------------------------------------------------
 def write_protein_example(outdir, seed: int = 7, n_samples: int = 40) -> list[Path]:
     outdir = Path(outdir)
@@ -127,7 +197,26 @@ def write_expression_example(outdir, seed: int = 11, n_samples: int = 40,
     return paths
 
 
-WRITERS = {"protein": write_protein_example, "expression": write_expression_example}
+def write_reference_example(outdir, seed: int = 13) -> list[Path]:
+    """The study (counts.tsv, samples.tsv), the unlabelled reference (reference_counts.tsv.gz,
+    reference_samples.tsv) and truth.json. The gzip header carries no time, no file name and no
+    operating system (Python's writer), so a rerun writes the same bytes."""
+    outdir = Path(outdir)
+    study, sheet, reference, reference_sheet, truth = simulate_reference_expression(seed=seed)
+    paths = [outdir / "counts.tsv", outdir / "samples.tsv", outdir / "reference_counts.tsv.gz",
+             outdir / "reference_samples.tsv", outdir / "truth.json"]
+    atomic_write_text(paths[0], study.to_csv(sep="\t"))
+    atomic_write_text(paths[1], sheet.to_csv(sep="\t", index=False))
+    with atomic_path(paths[2]) as tmp, open(tmp, "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+        fh.write(reference.to_csv(sep="\t").encode())
+    atomic_write_text(paths[3], reference_sheet.to_csv(sep="\t", index=False))
+    atomic_write_text(paths[4], json.dumps(truth, indent=1) + "\n")
+    return paths
+
+
+WRITERS = {"protein": write_protein_example, "expression": write_expression_example,
+           "reference": write_reference_example}
 
 
 def register_cli(subparsers) -> None:
