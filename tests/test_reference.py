@@ -316,3 +316,92 @@ def test_a_pretrained_generator_is_closer_to_held_out_samples_than_an_in_fold_on
                                    {"case": 200, "control": 200}, seed=5)[0]
             mmd[name].append(mmd_rbf((X_held - mu) / sd, (fake - mu) / sd))
     assert np.mean(mmd["pretrained"]) < np.mean(mmd["in_fold"]), mmd
+
+
+# ---- through the real rules ----------------------------------------------------------------------
+def protein_run(tmp_path, extra_records=()):
+    """The protein example's study (40 proteins) and a 30-protein reference of the same
+    families (another seed, ids R001...), plus `extra_records`, as a workflow config."""
+    from conftest import write_config
+
+    from genogan.examples import simulate_protein_families, write_protein_example
+
+    write_protein_example(tmp_path)
+    records, _ = simulate_protein_families(n_samples=30, seed=8)
+    records = [(f"R{i + 1:03d}", seq) for i, (_, seq) in enumerate(records)] + list(extra_records)
+    (tmp_path / "ref.fa").write_text("".join(f">{sid}\n{seq}\n" for sid, seq in records))
+    (tmp_path / "ref.tsv").write_text("sample\n" + "".join(f"{sid}\n" for sid, _ in records))
+    return write_config(tmp_path, {
+        "samples": str(tmp_path / "samples.tsv"), "input_type": "sequences",
+        "demo": {"enabled": False},
+        "sequences": {"path": str(tmp_path / "proteins.fa"), "alphabet": "protein", "k": 1,
+                      "extra_features": True},
+        "reference_cohort": {"samples": str(tmp_path / "ref.tsv"),
+                             "path": str(tmp_path / "ref.fa"), "rank": 5},
+        "benchmark": {"folds": 3, "repeats": 1, "amount": 1, "generator_seeds": [1],
+                      "arms": ["none", "none+ref", "cvae+ref"]}})
+
+
+def test_reference_sequences_go_through_the_study_feature_path(tmp_path):
+    from conftest import run_snakemake
+
+    from genogan.features import read_matrix
+    from genogan.reference_space import read_space
+
+    cfg = protein_run(tmp_path)
+    dry = run_snakemake(tmp_path, "--configfile", str(cfg), "-n").stdout
+    for rule in ("reference_matrix", "pretrain", "train_gan"):
+        assert rule in dry
+    run_snakemake(tmp_path, "--configfile", str(cfg), "-c1", "results/reference/space.json")
+    study = read_matrix(tmp_path / "results/features/matrix.parquet")
+    ref = read_matrix(tmp_path / "results/reference/matrix.parquet")
+    assert ref.feature_names == study.feature_names and len(ref.y) == 30
+    assert set(ref.y) == {UNLABELLED}
+    names, space = read_space(tmp_path / "results/reference/space.json")
+    assert names == study.feature_names and space.n_output_ == 5
+    # oracle: residue frequencies of R001, counted by hand from its FASTA record
+    seq = (tmp_path / "ref.fa").read_text().split("\n")[1].upper()
+    letters = [c for c in seq if c in "ACDEFGHIKLMNPQRSTVWY"]
+    assert ref.X[0, ref.feature_names.index("W")] == pytest.approx(
+        letters.count("W") / len(letters))
+
+
+def test_a_study_protein_in_the_reference_stops_the_feature_stage(tmp_path):
+    from conftest import run_snakemake
+
+    from genogan.examples import simulate_protein_families
+
+    study_records, _ = simulate_protein_families()  # the example's own 40 proteins
+    cfg = protein_run(tmp_path, extra_records=[("Rcopy", study_records[4][1])])
+    proc = run_snakemake(tmp_path, "--configfile", str(cfg), "-c1",
+                         "results/reference/space.json", check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "logs/reference_matrix.log").read_text()
+    assert "reference sample 'Rcopy' is a near-duplicate of study sample 'P005'" in log
+
+
+def test_a_killed_pretraining_resumes_bit_for_bit(tmp_path):
+    from conftest import assert_same_weights
+
+    from genogan.generators.train import pretrain_model
+
+    ref = cohort(64, 13, "R", labelled=False)
+    kwargs = {"space": fit_reference_space(ref, 4), "model": "cvae",
+              "pretrain": {"epochs": 6, "batch_size": 16}, "config": {"checkpoint_every": 2}}
+    whole = pretrain_model(ref.X, ref.y, ["case", "control"], **kwargs)
+
+    class Killed(Exception):
+        pass
+
+    def kill(epoch, row):
+        if epoch == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        pretrain_model(ref.X, ref.y, ["case", "control"], checkpoint_dir=tmp_path / "ck",
+                       on_epoch_end=kill, **kwargs)
+    assert list((tmp_path / "ck").glob("ckpt-2*"))  # the epoch-2 checkpoint survived
+    resumed = pretrain_model(ref.X, ref.y, ["case", "control"], checkpoint_dir=tmp_path / "ck",
+                             **kwargs)
+    assert_same_weights(whole.model, resumed.model)
+    assert resumed.info["epochs_trained"] == 6

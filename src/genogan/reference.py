@@ -306,9 +306,9 @@ def _check_reference_settings(config: dict, kind: str, arms: list[str], config_p
                                                   "the sheet's `fasta` column")
             + ": the reference's must come the same way", path=config_path,
             fix="set both `sequences.path` and `reference_cohort.path`, or neither")
-    expr = config.get("expression", {})
-    if kind == "expression" and (expr.get("normalise", "none") != "none"
-                                 or expr.get("filter", {}).get("method", "none") != "none"):
+    expr = config["expression"]  # validated: every key present
+    if kind == "expression" and (expr["normalise"] != "none"
+                                 or expr["filter"]["method"] != "none"):
         raise GenoganInputError(
             "a reference cohort cannot be combined with fold-fitted expression steps yet "
             "(`expression.normalise` / `expression.filter`): the reference space is fitted on "

@@ -79,11 +79,8 @@ def pretrain_file(matrix_path, space_path, out_dir, *, classes, gan_cfg: dict | 
     from genogan.generators.train import pretrain_model
     from genogan.io import timed
     from genogan.reference_space import read_space
-    from genogan.settings.sections import validated
-
     logger = logger or logging.getLogger("genogan")
     model = model or default_model()
-    opts = validated("reference_cohort", {"pretrain": dict(pretrain or {})}).pretrain
     ref = read_matrix(matrix_path)
     names, space = read_space(space_path)
     if list(names) != list(ref.feature_names):
@@ -92,8 +89,8 @@ def pretrain_file(matrix_path, space_path, out_dir, *, classes, gan_cfg: dict | 
     with timed(logger, f"pretraining {model} on {len(ref.y)} reference rows (seed {seed})"):
         trained = pretrain_model(ref.X, ref.y, classes, space=space, model=model,
                                  params=model_params_from(gan_cfg, model), seed=seed,
-                                 config=training_options(gan_cfg), epochs=opts.epochs,
-                                 batch_size=opts.batch_size, checkpoint_dir=checkpoint_dir,
+                                 config=training_options(gan_cfg), pretrain=pretrain,
+                                 checkpoint_dir=checkpoint_dir,
                                  feature_names=ref.feature_names, logger=logger)
     paths = save_trained(trained, out_dir, config={"input": str(matrix_path),
                                                    "gan": gan_cfg or {}, "pretrain": pretrain})

@@ -29,7 +29,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -522,9 +522,9 @@ def train_model(X, y, *, model: str = "cwgan_gp", params: dict | None = None, se
 
 
 def pretrain_model(X, y, classes, *, space, model: str = "cwgan_gp", params: dict | None = None,
-                   seed: int = 1, config: GanSettings | dict | None = None, epochs: int = 100,
-                   batch_size: int = 128, checkpoint_dir=None, feature_names=None,
-                   logger: logging.Logger | None = None) -> TrainedModel:
+                   seed: int = 1, config: GanSettings | dict | None = None,
+                   pretrain: dict | None = None, checkpoint_dir=None, feature_names=None,
+                   logger: logging.Logger | None = None, on_epoch_end=None) -> TrainedModel:
     """Pretrain `model` on a reference cohort, once per run, for every fold to fine-tune
     (`train_model(..., init_from=)`).
 
@@ -532,12 +532,15 @@ def pretrain_model(X, y, classes, *, space, model: str = "cwgan_gp", params: dic
     is unlabelled and enters with an all-zero label (`one_hot`), so an unlabelled reference
     trains the unconditional model and labelled rows condition it. `space`: the fitted
     `FeaturePreprocessor` of the reference (`genogan.reference.fit_reference_space`), kept as
-    the pretrained model's space. Fixed `epochs` of `batch_size` rows, no selection split (the
-    fold's fine-tuning selects on its own inner validation rows), the monitor at the last epoch
-    only; checkpoints and bit-exact resume as `train_model`'s.
+    the pretrained model's space. `pretrain`: the `reference_cohort.pretrain` settings (a dict,
+    validated; its `epochs` of `batch_size` rows), no selection split (the fold's fine-tuning
+    selects on its own inner validation rows), the monitor at the last epoch only; checkpoints,
+    bit-exact resume and `on_epoch_end` as `train_model`'s.
     """
     logger = logger or logging.getLogger("genogan")
     cfg = training_settings(config)
+    epochs, batch_size = astuple(validated("reference_cohort", {"pretrain": dict(
+        pretrain or {})}).pretrain)
     cfg = replace(cfg, epochs=int(epochs), batch_size=int(batch_size), monitor_every=int(epochs),
                   early_stopping=replace(cfg.early_stopping, patience=0),
                   selection=replace(cfg.selection, validation_fraction=0.0))
@@ -556,7 +559,7 @@ def pretrain_model(X, y, classes, *, space, model: str = "cwgan_gp", params: dic
                 "batch %d, %d epochs", model, len(X), labelled, run.prep.n_output_, run.batch,
                 cfg.epochs)
     t0 = time.perf_counter()
-    history, _ = _iterate(run, cfg, None)
+    history, _ = _iterate(run, cfg, on_epoch_end)
     if checkpoint_dir is not None and not cfg.keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     info = {"seed": int(seed), "device": runtime.describe_device(), "precision": run.precision,
