@@ -405,3 +405,10 @@ def test_a_killed_pretraining_resumes_bit_for_bit(tmp_path):
                              **kwargs)
     assert_same_weights(whole.model, resumed.model)
     assert resumed.info["epochs_trained"] == 6
+
+
+def test_real_ref_and_projection_with_no_labelled_reference_row():
+    rep = representation(ref_labelled=0)
+    X, y = rep.labelled_rows()
+    assert X.shape == (0, 3) and len(y) == 0
+    assert evaluate("none+ref", rep)["n_train_synthetic"] == 0

@@ -67,7 +67,7 @@ def _derive_training_parts(labels: pd.Series, samples: pd.Series, bench: dict
 
 def _needs(bench: dict) -> dict[str, tuple[int, str]]:
     """{data set: (smallest class size, who needs it)} for the arms that run on each data set."""
-    from genogan.benchmark.arms import DETERMINISTIC, parse_arm
+    from genogan.benchmark.arms import parse_arm
     from genogan.benchmark.targets import classify_jobs, quality_targets
 
     arms: dict[str, set] = {}
@@ -76,7 +76,7 @@ def _needs(bench: dict) -> dict[str, tuple[int, str]]:
     quality = {t.split("/")[2] for t in quality_targets({"benchmark": bench})}
     needs = {}
     for ds in set(arms) | quality:
-        augmenting = sorted(a for a in arms.get(ds, ()) if a not in DETERMINISTIC)
+        augmenting = sorted(a for a in arms.get(ds, ()) if parse_arm(a).stochastic)
         if augmenting or ds in quality:
             who = ", ".join(augmenting + (["the quality stage"] if ds in quality else []))
             needs[ds] = (MIN_TO_AUGMENT, who)
@@ -209,8 +209,9 @@ def check_gan_memory(config: dict, n_features: int | None, n_classes: int, path=
     preprocess = config.get("gan", {}).get("preprocess") or {}
     if n_features is None or "rank" not in preprocess or preprocess["rank"] is not None:
         return
+    # a `+ref` model lives in the reference space (`reference_cohort.rank`): never unreduced
     models = sorted({m for _, m, _ in gan_trainings(benchmark_settings(config.get("benchmark")))
-                     if parse_arm(m).is_gan})
+                     if parse_arm(m).is_gan and not parse_arm(m).uses_reference})
     if not models:
         return
     from genogan.generators.registry import model_class  # TensorFlow: only for this rare setting

@@ -33,7 +33,8 @@ def project(fm: FeatureMatrix, space, feature_names) -> FeatureMatrix:
     from genogan.features import select_features
 
     fm = select_features(fm, feature_names, fm.source or None, what="a matrix to project")
-    U = space.transform(fm.X).astype(np.float64)
+    U = (space.transform(fm.X).astype(np.float64) if len(fm.X)  # no labelled reference row
+         else np.zeros((0, space.n_output_)))
     names = [f"ref_pc{i + 1}" for i in range(U.shape[1])]
     extra = None if fm.extra is None else fm.extra.copy()
     return FeatureMatrix(X=U, y=fm.y, samples=fm.samples, feature_names=names, extra=extra,
