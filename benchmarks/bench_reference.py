@@ -59,9 +59,13 @@ def heldout_mmd(workdir: Path) -> pd.DataFrame:
     from genogan.features import read_matrix
     from genogan.generators.monitor import mmd_rbf
 
+    import re
+
     rows = []
     for pool in sorted(workdir.glob("results/gan/*/r*_f*/*/seed1/synthetic.parquet")):
         split, model = pool.parts[-4], pool.parts[-3]
+        if not re.fullmatch(r"r[0-9]+_f[0-9]+", split):  # main splits only (not the scenarios)
+            continue
         train = read_matrix(workdir / f"results/datasets/{split}/train.parquet")
         test = read_matrix(workdir / f"results/datasets/{split}/test.parquet")
         syn = read_matrix(pool)

@@ -110,7 +110,7 @@ def test_fold_dataset_disjoint_and_fraction_only_shrinks_training(tmp_path):
     assert np.array_equal(t25.X, fm.X[[row[s] for s in t25.samples]])  # rows stay with ids
 
 
-def test_null_permutes_whole_cohort_once():
+def test_null_permutes_whole_cohort_once_per_repeat():
     fm = toy_matrix(10, 20)
     splits = make_splits(fm.samples, fm.y, folds=3, repeats=1, seed=1)
     labels = {}
@@ -125,6 +125,15 @@ def test_null_permutes_whole_cohort_once():
     _, test = fold_dataset(fm, splits, 0, 0, permute_labels=True, seed=5)
     original = dict(zip(fm.samples, fm.y, strict=True))
     assert any(original[s] != y for s, y in zip(test.samples, test.y, strict=True))
+
+
+def test_each_repeat_of_the_null_control_has_its_own_permutation():
+    from genogan.benchmark.splits import permuted_labels
+
+    y = np.array(["a"] * 10 + ["b"] * 10)
+    first, again, second = (permuted_labels(y, 5, r) for r in (0, 0, 1))
+    assert (first == again).all() and (first != second).any()
+    assert sorted(second) == sorted(y)
 
 
 def test_fold_dataset_refuses_mismatched_split_file():

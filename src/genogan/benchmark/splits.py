@@ -196,9 +196,15 @@ def read_splits(path) -> pd.DataFrame:
     return splits
 
 
-def permuted_labels(y, seed: int) -> np.ndarray:
-    """The null control's labels: one seeded permutation of the whole cohort's labels."""
-    rng = np.random.default_rng([int(seed), 0x6E756C6C])  # 'null': independent of other streams
+def permuted_labels(y, seed: int, repeat: int = 0) -> np.ndarray:
+    """The null control's labels: one seeded permutation of the whole cohort's labels per repeat
+    (every fold of a repeat shares it, so test labels are permuted consistently).
+
+    Why one per repeat: with a single permutation every split scores the same draw, and its luck
+    is shared by all of them, outside the CI over splits. Measured on the reference example (40
+    samples, logreg on a 6-dimensional space): the one shipped permutation gave AUROC 0.13 over
+    its 5 folds, a draw as low as 1 % of 100 permutations (their mean 0.51)."""
+    rng = np.random.default_rng([int(seed), 0x6E756C6C, int(repeat)])  # 'null': own stream
     return rng.permutation(np.asarray(y))
 
 
@@ -257,15 +263,15 @@ def fold_dataset(matrix: FeatureMatrix, splits: pd.DataFrame, repeat: int, fold:
     the cohort's minority class (`default_positive` of all labels: the same class in every fold)
     from the training part only, so the classifiers and GANs learn from a more imbalanced set
     and are scored on the real test fold. `permute_labels` replaces the labels of the
-    whole cohort by one seeded permutation *before* splitting, so test labels are permuted too and
-    every arm must score at chance.
+    whole cohort by the repeat's seeded permutation *before* splitting, so test labels are
+    permuted too and every arm must score at chance.
     """
     part = splits[(splits["repeat"] == repeat) & (splits["fold"] == fold)]
     if part.empty:
         raise GenoganInputError(f"no split for repeat {repeat}, fold {fold}",
                                 fix="check benchmark.folds/repeats match the split file")
     role = _roles_for(matrix, part)
-    y = permuted_labels(matrix.y, seed) if permute_labels else matrix.y
+    y = permuted_labels(matrix.y, seed, repeat) if permute_labels else matrix.y
     train_idx = np.flatnonzero(role == "train")
     test_idx = np.flatnonzero(role == "test")
     if fraction < 1.0:

@@ -106,9 +106,8 @@ def label_index(y, classes) -> np.ndarray:
 
 
 def one_hot(y, classes) -> np.ndarray:
-    """One-hot labels; an all-zero row for an unlabelled row: the models' unconditional input
-    (the diffusion model's classifier-free null label; the GANs' and the VAE's input without a
-    class), so pretraining on unlabelled rows learns the marginal the fine-tuning conditions."""
+    """One-hot labels; an all-zero row for a row without one of `classes` (pretraining gives
+    unlabelled rows a random class first: `random_labels_for_unlabelled`)."""
     idx = label_index(y, classes)
     out = np.zeros((len(idx), len(classes)), dtype=np.float32)
     out[np.flatnonzero(idx >= 0), idx[idx >= 0]] = 1.0
