@@ -63,7 +63,7 @@ def check_augmentation_adds(sheet: pd.DataFrame, config: dict, path=None,
     from genogan.cohort_check import training_parts
 
     bench = benchmark_settings(config.get("benchmark", {}))
-    parts = training_parts(sheet["condition"], sheet["sample"], bench)
+    parts = training_parts(sheet["condition"], sheet["sample"], bench, sheet.get("group"))
     added = arm_additions(parts, bench)
     layout = _layout(sheet)
     log = logger or logging.getLogger("genogan")
@@ -107,7 +107,7 @@ def check_gan_pools_cover(sheet: pd.DataFrame, config: dict, path=None) -> None:
 
     bench = benchmark_settings(config.get("benchmark", {}))
     gan = as_dict(section("gan", config.get("gan")).amount)  # its default: the settings layer
-    parts = training_parts(sheet["condition"], sheet["sample"], bench)
+    parts = training_parts(sheet["condition"], sheet["sample"], bench, sheet.get("group"))
     full = sheet["condition"].astype(str).to_numpy()
     worst = None  # (multiple needed, arm, data set, class)
     for dataset, arm_id, _ in classify_jobs(bench):

@@ -26,20 +26,22 @@ MIN_TO_AUGMENT = 2  # SMOTE (k >= 1), quality's per-class MMD and detection CV
 _PARTS_CACHE: dict[str, dict] = {}
 
 
-def training_parts(labels: pd.Series, samples: pd.Series, bench: dict
+def training_parts(labels: pd.Series, samples: pd.Series, bench: dict, groups=None
                    ) -> dict[str, tuple[pd.Series, int]]:
     """{data set id: (class counts of its training part, size of its test part)} for every data
     set the config implies. Computed once per sheet and settings: three validation checks ask,
-    and at 1,000 samples each derivation took ~0.6 s of the dry-run (read-only results)."""
-    key = json.dumps([labels.astype(str).tolist(), samples.astype(str).tolist(), bench],
+    and at 1,000 samples each derivation took ~0.6 s of the dry-run (read-only results).
+    `groups`: the sheet's `group` column (grouped splits), or None."""
+    groups = None if groups is None else [str(g) for g in groups]
+    key = json.dumps([labels.astype(str).tolist(), samples.astype(str).tolist(), bench, groups],
                      sort_keys=True, default=str)
     if key not in _PARTS_CACHE:
         _PARTS_CACHE.clear()  # one sheet per process in practice: keep only the latest
-        _PARTS_CACHE[key] = _derive_training_parts(labels, samples, bench)
+        _PARTS_CACHE[key] = _derive_training_parts(labels, samples, bench, groups)
     return _PARTS_CACHE[key]
 
 
-def _derive_training_parts(labels: pd.Series, samples: pd.Series, bench: dict
+def _derive_training_parts(labels: pd.Series, samples: pd.Series, bench: dict, groups=None
                            ) -> dict[str, tuple[pd.Series, int]]:
     from genogan.benchmark.splits import dataset_from_id, make_splits, split_layout
     from genogan.benchmark.targets import classify_jobs, quality_targets
@@ -50,7 +52,7 @@ def _derive_training_parts(labels: pd.Series, samples: pd.Series, bench: dict
     try:  # the workflow's own splits: exact for every part, the null control's permuted too
         import sklearn  # noqa: F401
 
-        splits = make_splits(ids, y, bench["folds"], bench["repeats"], bench["seed"])
+        splits = make_splits(ids, y, bench["folds"], bench["repeats"], bench["seed"], groups)
     except ImportError:  # a plain Snakemake parsing the workflow (a module, a login node): the
         # same class counts per part (split_layout); only the null control's may differ
         splits = split_layout(ids, y, bench["folds"], bench["repeats"])
@@ -112,7 +114,7 @@ def check_training_parts(sheet: pd.DataFrame, config: dict, path=None) -> None:
 
     bench = benchmark_settings(config.get("benchmark", {}))
     try:
-        parts = training_parts(sheet["condition"], sheet["sample"], bench)
+        parts = training_parts(sheet["condition"], sheet["sample"], bench, sheet.get("group"))
     except GenoganInputError as err:  # e.g. an imbalance fraction that leaves < 2 samples
         raise GenoganInputError(str(err).split(". Fix: ")[0], path=path,
                                 fix=err.fix or "add samples or change benchmark settings") from None

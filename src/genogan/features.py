@@ -203,7 +203,8 @@ def write_feature_outputs(fm: FeatureMatrix, sheet: pd.DataFrame, matrix_path, n
     """Write a stage's matrix and feature-name list, carrying the sheet's `meta_*` columns."""
     from genogan.io import atomic_write_text
 
-    meta_columns = [c for c in sheet.columns if c.startswith("meta_")]
+    # `group` (patient, individual, family) travels with the rows: grouped splits read it
+    meta_columns = [c for c in sheet.columns if c.startswith("meta_") or c == "group"]
     if meta_columns:
         fm.extra = sheet[meta_columns].reset_index(drop=True)
     write_matrix(fm, matrix_path)

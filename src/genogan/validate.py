@@ -169,7 +169,22 @@ def load_sample_sheet(path, *, base_dir=".", check_files=True, n_folds=None,
         _check_files(sheet, Path(base_dir))
     check_read_files_distinct(sheet, Path(base_dir), path)
     check_classes(sheet["condition"], n_folds, path)
+    if "group" in sheet.columns:
+        _check_groups(sheet, n_folds, path)
     return sheet.set_index("sample", drop=False)
+
+
+def _check_groups(sheet: pd.DataFrame, n_folds: int | None, path) -> None:
+    """Every sample names its group, and every class has a group per fold."""
+    from genogan.benchmark.splits import check_group_counts
+
+    empty = sheet[sheet["group"] == ""]
+    if len(empty):
+        raise GenoganInputError("empty `group`", path=path, sample=empty["sample"].iloc[0],
+                                fix="name every sample's group (patient, individual), or drop "
+                                "the column")
+    if n_folds:
+        check_group_counts(sheet["condition"], sheet["group"], n_folds, path)
 
 
 def check_reference_needed(sheet: pd.DataFrame, config: dict, path=None) -> None:

@@ -20,6 +20,7 @@ from genogan.benchmark.names import base_method
 from genogan.benchmark.splits import (
     dataset_from_id,
     make_splits,
+    matrix_groups,
     parse_dataset_id,
     read_splits,
     write_splits,
@@ -36,7 +37,7 @@ META_COLUMNS = ["dataset", "scenario", "repeat", "fold", "percent", "arm", "meth
 
 def split_job(matrix_path, out_path, folds: int, repeats: int, seed: int) -> pd.DataFrame:
     matrix = read_matrix(matrix_path)
-    splits = make_splits(matrix.samples, matrix.y, folds, repeats, seed)
+    splits = make_splits(matrix.samples, matrix.y, folds, repeats, seed, matrix_groups(matrix))
     write_splits(splits, out_path)
     return splits
 

@@ -13,7 +13,7 @@ import pandas as pd
 from genogan.benchmark.aggregate import aggregate
 from genogan.benchmark.arms import parse_arm
 from genogan.benchmark.jobs import cohort_positive, evaluate_arm
-from genogan.benchmark.splits import dataset_from_id, make_splits
+from genogan.benchmark.splits import dataset_from_id, make_splits, matrix_groups
 from genogan.benchmark.targets import (
     benchmark_settings,
     classify_jobs,
@@ -44,7 +44,8 @@ def run_benchmark(matrix: FeatureMatrix, benchmark_config: dict | None = None, *
     s = benchmark_settings(benchmark_config)
     if synthetic_provider is None:
         synthetic_provider = GANPoolProvider(s)
-    splits = make_splits(matrix.samples, matrix.y, s["folds"], s["repeats"], s["seed"])
+    splits = make_splits(matrix.samples, matrix.y, s["folds"], s["repeats"], s["seed"],
+                         matrix_groups(matrix))
     positive = cohort_positive(s, matrix.y)
     datasets, rows, oofs = {}, [], []
     for dataset, arm, clf in classify_jobs(s):

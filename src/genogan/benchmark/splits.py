@@ -113,26 +113,49 @@ def fraction_to_percent(fraction: float, key: str = "benchmark.learning_curve.fr
     return pct
 
 
-def make_splits(samples, conditions, folds: int, repeats: int, seed: int) -> pd.DataFrame:
+def make_splits(samples, conditions, folds: int, repeats: int, seed: int,
+                groups=None) -> pd.DataFrame:
     """Repeated stratified k-fold assignment as a long table (one row per sample x repeat x fold).
 
-    Each sample is `test` in exactly one fold of every repeat and `train` in the others.
+    Each sample is `test` in exactly one fold of every repeat and `train` in the others. With
+    `groups` (the sheet's `group` column: patient, individual, family) every group sits on one
+    side of every split (`StratifiedGroupKFold`, reshuffled per repeat), and the table gets a
+    `group` column: a person is never scored on samples of themselves the model has seen.
     """
     samples = np.asarray(samples, dtype=str)
     y = np.asarray(conditions, dtype=str)
-    _check_can_split(samples, y, folds, repeats)
-    from sklearn.model_selection import RepeatedStratifiedKFold  # not at import: the Snakefile
-    # imports this module at parse time, and scikit-learn costs seconds there
+    _check_can_split(samples, y, folds, repeats, groups)
+    # scikit-learn not at import: the Snakefile imports this module at parse time
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
-    cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    if groups is None:
+        cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+        test_parts = [test for _, test in cv.split(np.zeros(len(y)), y)]
+    else:
+        groups = np.asarray(groups, dtype=str)
+        test_parts = []
+        for repeat in range(repeats):
+            state = int(np.random.SeedSequence([int(seed), repeat]).generate_state(1)[0])
+            cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=state)
+            test_parts += [test for _, test in cv.split(np.zeros(len(y)), y, groups)]
     rows = []
-    for i, (_train_idx, test_idx) in enumerate(cv.split(np.zeros(len(y)), y)):
+    for i, test_idx in enumerate(test_parts):
         repeat, fold = divmod(i, folds)
         role = np.full(len(y), "train", dtype=object)
         role[test_idx] = "test"
         rows.append(pd.DataFrame({"sample": samples, "condition": y, "repeat": repeat,
                                   "fold": fold, "role": role}))
-    return pd.concat(rows, ignore_index=True)[SPLIT_COLUMNS]
+    table = pd.concat(rows, ignore_index=True)[SPLIT_COLUMNS]
+    if groups is not None:
+        table["group"] = np.tile(groups, len(test_parts))
+    return table
+
+
+def matrix_groups(matrix: FeatureMatrix) -> np.ndarray | None:
+    """The matrix's `group` column (carried from the sheet), or None."""
+    if matrix.extra is None or "group" not in matrix.extra.columns:
+        return None
+    return matrix.extra["group"].astype(str).to_numpy()
 
 
 def split_layout(samples, conditions, folds: int, repeats: int) -> pd.DataFrame:
@@ -161,7 +184,7 @@ def split_layout(samples, conditions, folds: int, repeats: int) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[SPLIT_COLUMNS]
 
 
-def _check_can_split(samples, y, folds, repeats) -> None:
+def _check_can_split(samples, y, folds, repeats, groups=None) -> None:
     if folds < 2 or repeats < 1:
         raise GenoganInputError(f"cannot make {folds}-fold x {repeats} splits",
                                 fix="set benchmark.folds >= 2 and benchmark.repeats >= 1")
@@ -177,6 +200,25 @@ def _check_can_split(samples, y, folds, repeats) -> None:
         raise GenoganInputError(
             f"class {str(classes[counts.argmin()])!r} has {counts.min()} samples, fewer than the "
             f"{folds} cross-validation folds", fix="add samples or lower benchmark.folds")
+    if groups is not None:
+        check_group_counts(y, groups, folds)
+
+
+def check_group_counts(y, groups, folds: int, path=None) -> None:
+    """Grouped folds need, in every class, at least `folds` groups (each fold's test part takes
+    whole groups)."""
+    frame = pd.DataFrame({"y": np.asarray(y, dtype=str), "group": np.asarray(groups, dtype=str)})
+    per_class = frame.groupby("y")["group"].nunique()
+    short = per_class[per_class < folds]
+    if len(short):
+        cls = short.index[0]
+        example = frame.loc[frame["y"] == cls, "group"].iloc[0]
+        raise GenoganInputError(
+            f"class {cls!r} has samples of {int(short.iloc[0])} group(s) (e.g. {example!r}), "
+            f"fewer than the {folds} cross-validation folds: grouped folds put whole groups in "
+            "each test part", path=path,
+            fix="lower benchmark.folds, add samples of other groups (patients), or check the "
+            "`group` column")
 
 
 def write_splits(splits: pd.DataFrame, path) -> None:

@@ -48,6 +48,7 @@ def train_file(input_path, out_dir, *, gan_cfg: dict | None = None, model: str |
     """Read a training matrix, train, and write the model directory's files atomically
     (only after training: a killed run leaves checkpoints, never outputs). `init_from`: a
     pretrained model (`store.LoadedModel`) to fine-tune."""
+    from genogan.benchmark.splits import matrix_groups
     from genogan.features import read_matrix
     from genogan.generators.store import save_trained
     from genogan.generators.train import train_model
@@ -62,7 +63,8 @@ def train_file(input_path, out_dir, *, gan_cfg: dict | None = None, model: str |
                               params=model_params_from(gan_cfg, model), seed=seed,
                               config=training_options(gan_cfg), checkpoint_dir=checkpoint_dir,
                               feature_names=fm.feature_names, logger=logger,
-                              on_epoch_end=on_epoch_end, init_from=init_from)
+                              on_epoch_end=on_epoch_end, init_from=init_from,
+                              groups=matrix_groups(fm))
     record = {"input": str(input_path), "gan": gan_cfg or {}}
     paths = save_trained(trained, out_dir, config=record)
     logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))

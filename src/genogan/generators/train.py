@@ -132,12 +132,19 @@ def random_labels_for_unlabelled(y, classes, seed: int) -> np.ndarray:
     return out.astype(str)
 
 
-def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def inner_validation_split(y, fraction: float, seed: int,
+                           groups=None) -> tuple[np.ndarray, np.ndarray]:
     """(fit rows, validation rows) of the training part: per class round(fraction * n_c) rows
     held back, at least 1, always leaving 2 to fit; a class of fewer than 3 keeps all its rows.
-    Indices are into the rows passed in (the training part only), seeded by `seed`."""
+    Indices are into the rows passed in (the training part only), seeded by `seed`.
+
+    With `groups` (patients, individuals) whole groups are held back: each group counts for its
+    most frequent class, and a class's groups are taken in seeded order while the rows held back
+    stay within the class's target, so no group sits on both sides of the selection split."""
     y = np.asarray(y)
     rng = np.random.default_rng([int(seed), _SPLIT_KEY])
+    if groups is not None:
+        return _grouped_inner_split(y, np.asarray(groups).astype(str), fraction, rng)
     val = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
@@ -145,6 +152,23 @@ def inner_validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, n
         if n_val > 0:
             val.append(rng.choice(idx, size=n_val, replace=False))
     val = np.sort(np.concatenate(val)) if val else np.zeros(0, np.int64)
+    return np.setdiff1d(np.arange(len(y)), val), val
+
+
+def _grouped_inner_split(y, groups, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    frame = pd.DataFrame({"y": y.astype(str), "group": groups})
+    owner = frame.groupby("group")["y"].agg(lambda v: v.value_counts().index[0])
+    held = []
+    for c in np.unique(y.astype(str)):
+        n_c = int((frame["y"] == c).sum())
+        target = min(max(1, round(fraction * n_c)), n_c - 2) if fraction > 0 else 0
+        taken = 0
+        for g in rng.permutation(np.sort(owner.index[owner == c].to_numpy())):
+            size = int((frame["group"] == g).sum())
+            if taken + size <= target:
+                held.append(g)
+                taken += size
+    val = np.flatnonzero(frame["group"].isin(held).to_numpy())
     return np.setdiff1d(np.arange(len(y)), val), val
 
 
@@ -461,7 +485,7 @@ def _weights_digest(model) -> str:
 def train_model(X, y, *, model: str = "cwgan_gp", params: dict | None = None, seed: int = 1,
                 config: GanSettings | dict | None = None, checkpoint_dir=None,
                 feature_names=None, logger: logging.Logger | None = None,
-                on_epoch_end=None, init_from=None) -> TrainedModel:
+                on_epoch_end=None, init_from=None, groups=None) -> TrainedModel:
     """Train `model` (a registered name) on features X (n_samples x n_features) with labels y.
 
     `config`: the `gan:` training options (`GanSettings` or a partial config dict).
@@ -471,6 +495,8 @@ def train_model(X, y, *, model: str = "cwgan_gp", params: dict | None = None, se
     `init_from`: fine-tune a pretrained model (a `TrainedModel` or `store.LoadedModel` of the
     same model and classes): training starts from its weights, in its preprocessing space (not
     refitted), with fresh optimizers. `pretrain` is `train_model` on the larger cohort.
+    `groups`: each row's group (patient, individual): the inner validation split holds back
+    whole groups.
     """
     logger = logger or logging.getLogger("genogan")
     cfg = training_settings(config)
@@ -480,7 +506,7 @@ def train_model(X, y, *, model: str = "cwgan_gp", params: dict | None = None, se
         _check_init(init_from, model, classes, X.shape[1])
     runtime.make_deterministic(seed)
     sel = cfg.selection
-    fit, val = inner_validation_split(y, float(sel.validation_fraction), seed)
+    fit, val = inner_validation_split(y, float(sel.validation_fraction), seed, groups)
     validation = (X[val], y[val]) if len(val) else None
     run = _Run(X[fit], y[fit], classes, model, params, seed, cfg, checkpoint_dir, logger,
                validation=validation, init_from=init_from)
