@@ -121,3 +121,31 @@ def test_ungrouped_splitting_inflates_auroc_on_replicates():
     ungrouped, grouped = cv_auroc(fm, None), cv_auroc(fm, matrix_groups(fm))
     assert ungrouped > 0.75, ungrouped
     assert abs(grouped - 0.5) < 0.15, grouped
+
+
+def test_close_pairs_name_the_replicates_and_only_them():
+    from genogan.benchmark.splits import close_pairs
+
+    fm = replicate_cohort(n_people=16, per_person=2, p=20)
+    pairs = close_pairs(fm.X, fm.samples)
+    groups = dict(zip(fm.samples, matrix_groups(fm), strict=True))
+    assert len(pairs) == 16
+    assert all(groups[a] == groups[b] for a, b in zip(pairs["sample_a"], pairs["sample_b"],
+                                                      strict=True))
+    independent = np.random.default_rng(1).normal(size=(30, 20))
+    assert close_pairs(independent, np.arange(30)).empty
+
+
+def test_the_answer_says_whether_the_splits_were_grouped():
+    from genogan.benchmark.splits import close_pairs
+    from genogan.benchmark.verdict import splits_sentence
+
+    fm = replicate_cohort(n_people=10)
+    grouped = make_splits(fm.samples, fm.y, 3, 1, seed=1, groups=matrix_groups(fm))
+    assert "the 10 groups of the sheet's `group` column (20 samples)" in splits_sentence(
+        grouped, None)
+    plain = make_splits(fm.samples, fm.y, 3, 1, seed=1)
+    text = splits_sentence(plain, close_pairs(fm.X, fm.samples))
+    assert "10 sample pair(s) are far closer than typical" in text and "`group` column" in text
+    assert splits_sentence(plain, close_pairs(np.random.default_rng(2).normal(size=(20, 10)),
+                                              fm.samples)) is None

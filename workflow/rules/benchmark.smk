@@ -19,6 +19,7 @@ rule split:
         matrix=paths.MATRIX,
     output:
         splits=paths.SPLITS,
+        close_pairs=paths.CLOSE_PAIRS,
     log:
         "logs/split.log",
     conda:

@@ -28,6 +28,8 @@ rule verdict:
         aggregate=BENCH_TABLES["aggregate"],
         inflation=BENCH_TABLES["inflation"],
         worth=BENCH_TABLES["worth"],
+        splits=paths.SPLITS,
+        close_pairs=paths.CLOSE_PAIRS,
     output:
         **(
             {

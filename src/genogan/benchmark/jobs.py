@@ -35,10 +35,26 @@ META_COLUMNS = ["dataset", "scenario", "repeat", "fold", "percent", "arm", "meth
                 "leaky", "classifier", "generator_seed", "positive"]
 
 
-def split_job(matrix_path, out_path, folds: int, repeats: int, seed: int) -> pd.DataFrame:
+def split_job(matrix_path, out_path, folds: int, repeats: int, seed: int, close_out=None,
+              log=None) -> pd.DataFrame:
+    """Rule `split`: the split file; without a `group` column also the sample pairs far closer
+    than typical (`splits.close_pairs`) to `close_out`, with a warning naming them."""
+    from genogan.benchmark.splits import close_pairs
+
     matrix = read_matrix(matrix_path)
-    splits = make_splits(matrix.samples, matrix.y, folds, repeats, seed, matrix_groups(matrix))
+    groups = matrix_groups(matrix)
+    splits = make_splits(matrix.samples, matrix.y, folds, repeats, seed, groups)
     write_splits(splits, out_path)
+    if close_out is not None:
+        pairs = (close_pairs(matrix.X, matrix.samples) if groups is None
+                 else pd.DataFrame(columns=["sample_a", "sample_b", "distance", "typical"]))
+        write_tsv(pairs, close_out)
+        if len(pairs) and log:
+            log.warning("WARNING: %d sample pair(s) are far closer than typical (e.g. %s and %s: "
+                        "distance %.3g, typical %.3g): replicates or one person's samples? Add a "
+                        "`group` column to the sample sheet so they stay on one side of every "
+                        "split", len(pairs), *pairs.iloc[0][["sample_a", "sample_b", "distance",
+                                                             "typical"]])
     return splits
 
 

@@ -151,6 +151,35 @@ def make_splits(samples, conditions, folds: int, repeats: int, seed: int,
     return table
 
 
+CLOSE_PAIR_FRACTION = 0.1  # "far closer than typical": a tenth of the median pairwise distance
+
+
+def close_pairs(X, samples, fraction: float = CLOSE_PAIR_FRACTION, max_rows: int = 2000,
+                seed: int = 0) -> pd.DataFrame:
+    """Sample pairs far closer than typical: each sample's nearest neighbour, kept when nearer
+    than `fraction` x the median distance between two samples (features standardised). Technical
+    replicates, a person's two biopsies, the same file twice: without a `group` column they
+    would be split across training and test. The median comes from at most `max_rows` rows
+    (pairwise distances are quadratic); the neighbour search covers every row."""
+    from scipy.spatial.distance import pdist
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    rows = np.random.default_rng(seed).permutation(len(Z))[:max_rows]
+    typical = float(np.median(pdist(Z[rows]))) if len(rows) > 1 else 0.0
+    dist, idx = NearestNeighbors(n_neighbors=2).fit(Z).kneighbors(Z)
+    out = []
+    for i in np.flatnonzero(dist[:, 1] < fraction * typical):
+        j = int(idx[i, 1])
+        if i < j or int(idx[j, 1]) != i:  # each mutual pair once
+            out.append((str(samples[i]), str(samples[j]), float(dist[i, 1])))
+    frame = pd.DataFrame(out, columns=["sample_a", "sample_b", "distance"])
+    frame["typical"] = typical
+    return frame.sort_values("distance", ignore_index=True)
+
+
 def matrix_groups(matrix: FeatureMatrix) -> np.ndarray | None:
     """The matrix's `group` column (carried from the sheet), or None."""
     if matrix.extra is None or "group" not in matrix.extra.columns:

@@ -189,6 +189,25 @@ def reference_sentence(table: pd.DataFrame, classifier: str,
     return f"Reference cohort ({classifier}, {label}): " + "; ".join(parts) + "."
 
 
+def splits_sentence(splits: pd.DataFrame | None, pairs: pd.DataFrame | None) -> str | None:
+    """Whether the splits kept groups together; or, without groups, the replicate-like pairs
+    that may have been split (`splits.close_pairs`)."""
+    if splits is None or splits.empty:
+        return None
+    if "group" in splits.columns:
+        return (f"Splits were grouped: the {splits['group'].nunique()} groups of the sheet's "
+                f"`group` column ({splits['sample'].nunique()} samples) never sit on both sides "
+                "of a split, nor of a generator's inner validation split.")
+    if pairs is None or pairs.empty:
+        return None
+    r = pairs.iloc[0]
+    return (f"Splits are by sample (no `group` column), and {len(pairs)} sample pair(s) are far "
+            f"closer than typical (e.g. {r['sample_a']} and {r['sample_b']}, distance "
+            f"{r['distance']:.3g} against a typical {r['typical']:.3g}): if they are replicates or "
+            "one person's samples, the scores above may be inflated; add a `group` column to the "
+            "sample sheet.")
+
+
 def null_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str | None:
     """The permuted-label control must sit at chance for every arm."""
     rows = table[(table["scenario"] == NULL_SCENARIO) & (table["metric"] == metric)
@@ -236,7 +255,8 @@ def quality_sentences(overview: pd.DataFrame | None) -> list[str]:
 
 def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classifier=None,
                   quality_flags: pd.DataFrame | None = None) -> list[str]:
-    """Every sentence of the answer, the main classifier first."""
+    """Every sentence of the answer, the main classifier first. `tables` may hold `splits` and
+    `close_pairs` (the split file and its close pairs) for the sentence on grouping."""
     classifiers = list(classifiers)
     if main_classifier in classifiers:
         classifiers.remove(main_classifier)
@@ -248,7 +268,8 @@ def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classif
                      reference_sentence(table, control_clf, metric),
                      null_sentence(table, control_clf, metric),
                      leaky_sentence(tables.get("inflation"), control_clf, metric),
-                     noop_arms_note(table)):  # no silent no-op
+                     noop_arms_note(table),  # no silent no-op
+                     splits_sentence(tables.get("splits"), tables.get("close_pairs"))):
         if sentence:
             lines.append(sentence)
     return lines + quality_sentences(quality_flags)

@@ -32,6 +32,7 @@ REFERENCE_SPACE = f"{REFERENCE_DIR}/space.json"
 PRETRAINED = f"{REFERENCE_DIR}/pretrained/{{model}}"
 
 SPLITS = "results/splits/splits.tsv"
+CLOSE_PAIRS = "results/splits/close_pairs.tsv"  # replicate-like pairs (ungrouped splits only)
 DATASET_DIR = "results/datasets/{dataset}"
 DATASET_TRAIN = f"{DATASET_DIR}/train.parquet"
 DATASET_TEST = f"{DATASET_DIR}/test.parquet"
