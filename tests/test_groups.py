@@ -149,3 +149,23 @@ def test_the_answer_says_whether_the_splits_were_grouped():
     assert "10 sample pair(s) are far closer than typical" in text and "`group` column" in text
     assert splits_sentence(plain, close_pairs(np.random.default_rng(2).normal(size=(20, 10)),
                                               fm.samples)) is None
+
+
+def test_the_workflow_splits_by_the_sheet_groups(tmp_path):
+    """Through the real rules: a sheet with a `group` column gives grouped splits."""
+    from conftest import run_snakemake, write_config
+
+    fm = replicate_cohort(n_people=20)
+    table = pd.DataFrame(fm.X, columns=fm.feature_names)
+    table.insert(0, "sample", fm.samples)
+    table.to_csv(tmp_path / "table.tsv", sep="\t", index=False)
+    pd.DataFrame({"sample": fm.samples, "condition": fm.y, "group": matrix_groups(fm)}).to_csv(
+        tmp_path / "samples.tsv", sep="\t", index=False)
+    cfg = write_config(tmp_path, {"samples": str(tmp_path / "samples.tsv"),
+                                  "features_table": str(tmp_path / "table.tsv"),
+                                  "demo": {"enabled": False},
+                                  "benchmark": {"folds": 4, "repeats": 2, "amount": 1}})
+    run_snakemake(tmp_path, "--configfile", str(cfg), "-c1", "results/splits/splits.tsv")
+    splits = pd.read_csv(tmp_path / "results/splits/splits.tsv", sep="\t")
+    assert (splits.groupby(["repeat", "fold", "group"])["role"].nunique() == 1).all()
+    assert pd.read_csv(tmp_path / "results/splits/close_pairs.tsv", sep="\t").empty
