@@ -127,3 +127,29 @@ def test_comparator_sentence_names_the_families_that_beat_it():
                     _cmp_row("cvae", 0.01, -0.02, 0.04, 0.4), comparator])
     assert "no family beat it (tested: adversarial, likelihood)" in comparator_sentence(
         table, "logreg")
+
+
+def test_a_ceiling_is_no_room_to_improve_not_a_finding():
+    """The issue's microarray case: every arm at AUROC 0.998, differences +0.000 [+0.000, +0.000]."""
+    none = _row("none", np.nan, np.nan, np.nan, np.nan, mean=0.998, ci=(0.995, 1.0))
+    table = pd.DataFrame([none, _row("smote", 0.0, 0.0, 0.0, 1.0, mean=0.998)])
+    text = classifier_sentence(table, "logreg")
+    assert text.startswith("logreg: no room to improve: without augmentation AUROC is already "
+                           "0.998 (95 % CI 0.995 to 1.000), within 1% of its maximum")
+    assert "+0.000" not in text
+    below = pd.DataFrame([_row("none", np.nan, np.nan, np.nan, np.nan, ci=(0.6, 0.98)),
+                          _row("smote", 0.0, 0.0, 0.0, 1.0)])
+    zero = classifier_sentence(below, "logreg")  # not a ceiling, but a zero-width zero
+    assert "every arm scored exactly as no augmentation" in zero and "+0.000" not in zero
+
+
+def test_a_significant_loss_on_another_metric_is_on_the_first_page():
+    """The issue's SNP panel: cwgan_gp lowered balanced accuracy, AUROC showed nothing."""
+    rows = [_row("cwgan_gp", -0.01, -0.04, 0.02, 0.5),
+            _row("none", np.nan, np.nan, np.nan, np.nan, metric="balanced_accuracy"),
+            _row("cwgan_gp", -0.037, -0.061, -0.013, 0.006, metric="balanced_accuracy"),
+            _row("smote", -0.01, -0.03, 0.01, 0.4, metric="balanced_accuracy")]
+    lines = verdict_lines({"aggregate": _table(rows)}, ["logreg"])
+    harm = [line for line in lines if line.startswith("Losses on the other metrics")]
+    assert harm == ["Losses on the other metrics (paired 95 % CI below 0): cwgan_gp lowered "
+                    "balanced accuracy by 0.037 (95 % CI -0.061 to -0.013, logreg)."]

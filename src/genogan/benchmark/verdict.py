@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genogan.benchmark.conclusive import TOO_WIDE, margin, reading
+from genogan.benchmark.conclusive import TOO_WIDE, margin, metric_range, reading
 from genogan.benchmark.metrics import METRIC_LABELS
 from genogan.benchmark.arms import parse_arm
 from genogan.benchmark.names import (
@@ -77,8 +77,26 @@ def main_rows(table: pd.DataFrame, classifier: str, metric: str) -> pd.DataFrame
     return rows
 
 
+CEILING_SHARE = 0.01  # `none` within 1 % of the metric's range from its maximum: no room
+
+
+def ceiling_of(table: pd.DataFrame, classifier: str, metric: str) -> pd.Series | None:
+    """`none`'s main row when its CI reaches within CEILING_SHARE of the metric's maximum (no
+    room for any arm to improve), else None."""
+    lo, hi = metric_range(metric)
+    none = table[(table["scenario"] == "main") & (table["percent"] == 100)
+                 & (table["metric"] == metric) & (table["classifier"] == classifier)
+                 & (table["arm"] == "none") & ~table["leaky"].astype(bool)]
+    if none.empty or "ci_high" not in none or not np.isfinite(float(none["ci_high"].iloc[0])):
+        return None
+    row = none.iloc[0]
+    return row if row["ci_high"] >= hi - CEILING_SHARE * (hi - lo) else None
+
+
 def classifier_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str:
-    """Did any augmenter improve `metric` over no augmentation for this classifier?"""
+    """Did any augmenter improve `metric` over no augmentation for this classifier? At a
+    ceiling (`ceiling_of`) the answer is "no room to improve", and a zero difference with a
+    zero-width CI is never printed as a finding."""
     label = METRIC_LABELS.get(metric, metric)
     rows = main_rows(table, classifier, metric)
     if rows.empty:
@@ -86,10 +104,19 @@ def classifier_sentence(table: pd.DataFrame, classifier: str, metric: str = "aur
     splits = int(rows["n"].max())
     better = rows[rows["diff_ci_low"] > 0].sort_values("diff_vs_none", ascending=False)
     worse = rows[rows["diff_ci_high"] < 0].sort_values("diff_vs_none")
+    ceiling = ceiling_of(table, classifier, metric)
     if len(better):
         parts = [f"{r['arm']} by {_fmt_diff(r)}; Holm-adjusted p = {r['p_holm']:.2g}"
                  for _, r in better.iterrows()]
         text = f"{classifier}: {' and '.join(parts)} improved {label} over no augmentation"
+    elif ceiling is not None:
+        text = (f"{classifier}: no room to improve: without augmentation {label} is already "
+                f"{ceiling['mean']:.3f} (95 % CI {ceiling['ci_low']:.3f} to "
+                f"{ceiling['ci_high']:.3f}), within {CEILING_SHARE:.0%} of its maximum")
+    elif (rows["diff_vs_none"].abs().max() == 0
+          and (rows["diff_ci_high"] - rows["diff_ci_low"]).max() == 0):
+        text = (f"{classifier}: every arm scored exactly as no augmentation on every split "
+                "(no difference to report)")
     else:
         best = rows.loc[rows["diff_vs_none"].idxmax()]
         text = (f"{classifier}: no augmenter improved {label} over no augmentation (no "
@@ -100,6 +127,23 @@ def classifier_sentence(table: pd.DataFrame, classifier: str, metric: str = "aur
                                  for _, r in worse.iterrows())
     text += _too_wide_clause(rows, metric, "diff_ci_low", "diff_ci_high", 0.0)
     return f"{text} ({len(rows)} arms, {splits} train/test splits)."
+
+
+def harm_sentence(table: pd.DataFrame, classifiers, skip_metric: str = "auroc") -> str | None:
+    """Every significant loss (the paired 95 % CI below 0) on the other reported metrics, for
+    every classifier: the answer's own metric already names its losses."""
+    from genogan.benchmark.metrics import METRICS
+
+    parts = []
+    for metric in (m for m in METRICS if m != skip_metric):
+        rows = compared_arms(table, metric)
+        rows = rows[rows["classifier"].isin(list(classifiers)) & (rows["diff_ci_high"] < 0)]
+        for _, r in rows.sort_values("diff_vs_none").iterrows():
+            parts.append(f"{r['arm']} lowered {METRIC_LABELS.get(metric, metric)} by "
+                         f"{-r['diff_vs_none']:.3f} (95 % CI {r['diff_ci_low']:+.3f} to "
+                         f"{r['diff_ci_high']:+.3f}, {r['classifier']})")
+    return ("Losses on the other metrics (paired 95 % CI below 0): " + "; ".join(parts) + "."
+            if parts else None)
 
 
 def _too_wide_clause(rows: pd.DataFrame, metric: str, low: str, high: str, centre: float) -> str:
@@ -263,6 +307,9 @@ def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classif
         classifiers.insert(0, main_classifier)
     table = tables["aggregate"]
     lines = [classifier_sentence(table, clf, metric) for clf in classifiers]
+    harm = harm_sentence(table, classifiers, metric)
+    if harm:
+        lines.append(harm)
     control_clf = classifiers[0]
     for sentence in (comparator_sentence(table, control_clf, metric),
                      reference_sentence(table, control_clf, metric),
