@@ -44,7 +44,8 @@ def test_landing_page_reports_splits_and_every_generators_flags(tmp_path):
                 outputs)
     page = outputs["landing"].read_text()
     assert rst_warnings(page) == ""
-    answer = page.split("* ")[1]
+    assert page.index(".. list-table::") < page.index("\n* logreg:")  # the table leads
+    answer = page.split("\n* ")[1]
     assert answer.startswith("logreg: smote by +0.020")  # identical +0.02 gains: CI [+0.02, +0.02]
     assert "(2 arms, 5 train/test splits)" in answer
     assert "too wide to conclude for cwgan_gp" in answer
@@ -57,7 +58,7 @@ def test_landing_page_reports_splits_and_every_generators_flags(tmp_path):
     assert "smote memorises: 45%" in flags["smote"]
     assert "noise: no collapse, label-blindness or memorisation flagged" in flags["noise"]
     assert not any(w in flags["noise"] for w in ("collapses:", "ignores its", "memorises:"))
-    assert outputs["verdict"].read_text().splitlines()[0] == page.split("* ")[1].strip()
+    assert outputs["verdict"].read_text().splitlines()[0] == page.split("\n* ")[1].strip()
 
 
 def test_verdict_names_too_wide_cis_and_not_narrow_ones():

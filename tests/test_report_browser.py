@@ -27,6 +27,10 @@ def rendered_dom(html_path, tmp_path) -> str:
     return proc.stdout
 
 
+def first_sentence_text(verdict: str) -> str:
+    return re.sub(r"\s+", " ", verdict.splitlines()[0][:60])
+
+
 def test_report_first_page_gives_the_answer_in_a_real_browser(tmp_path):
     data = tiny_cohort(tmp_path, n_samples=20)
     cfg = write_config(tmp_path, {
@@ -50,6 +54,11 @@ def test_report_first_page_gives_the_answer_in_a_real_browser(tmp_path):
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
     assert "System Message" not in dom
     assert "The answer" in text
+    # the compact table leads the first page: arm x classifier, difference, CI and reading
+    assert "AUROC difference to no augmentation (95 % CI) and its reading" in text
+    assert re.search(r"smote [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] (gain|LOSS|no "
+                     r"detectable difference|too wide to conclude)", text.replace("−", "-"))
+    assert text.index("difference to no augmentation") < text.index(first_sentence_text(verdict))
     first_sentence = verdict.splitlines()[0][:60]
     assert re.sub(r"\s+", " ", first_sentence) in text.replace("−", "-")
     assert "Null control" in text

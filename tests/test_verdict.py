@@ -153,3 +153,20 @@ def test_a_significant_loss_on_another_metric_is_on_the_first_page():
     harm = [line for line in lines if line.startswith("Losses on the other metrics")]
     assert harm == ["Losses on the other metrics (paired 95 % CI below 0): cwgan_gp lowered "
                     "balanced accuracy by 0.037 (95 % CI -0.061 to -0.013, logreg)."]
+
+
+def test_the_first_page_leads_with_a_compact_table_that_renders():
+    from genogan.benchmark.verdict import answer_table
+
+    table = _table([_row("smote", 0.03, 0.01, 0.05, 0.01), _row("mixup", -0.04, -0.07, -0.01,
+                                                                0.02),
+                    _row("noise", 0.004, -0.015, 0.023, 0.6), _row("cwgan_gp", 0.1, -0.5, 0.7,
+                                                                   0.6)])
+    compact = answer_table(table, ["logreg"])
+    assert compact.loc["smote", "logreg"] == "+0.030 [+0.010, +0.050] gain"
+    assert compact.loc["mixup", "logreg"] == "-0.040 [-0.070, -0.010] LOSS"
+    assert compact.loc["noise", "logreg"].endswith("no detectable difference")
+    assert compact.loc["cwgan_gp", "logreg"].endswith("too wide to conclude")
+    page = landing_rst(["logreg: a sentence."], "Workflow\n========\n\nText.\n", compact)
+    assert page.index(".. list-table::") < page.index("* logreg: a sentence.")
+    assert rst_warnings(page) == ""

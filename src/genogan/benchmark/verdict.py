@@ -16,7 +16,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genogan.benchmark.conclusive import TOO_WIDE, margin, metric_range, reading
+from genogan.benchmark.conclusive import (
+    GAIN,
+    LOSS,
+    SAME,
+    TOO_WIDE,
+    UNKNOWN,
+    margin,
+    metric_range,
+    reading,
+)
 from genogan.benchmark.metrics import METRIC_LABELS
 from genogan.benchmark.arms import parse_arm
 from genogan.benchmark.names import (
@@ -322,13 +331,55 @@ def verdict_lines(tables: dict, classifiers, metric: str = "auroc", main_classif
     return lines + quality_sentences(quality_flags)
 
 
-def landing_rst(lines: list[str], description: str) -> str:
-    """The report's first page: the answer, then the workflow's own description."""
+READING_WORDS = {GAIN: "gain", LOSS: "LOSS", SAME: "no detectable difference",
+                 TOO_WIDE: "too wide to conclude", UNKNOWN: "?"}
+
+
+def answer_table(table: pd.DataFrame, classifiers, metric: str = "auroc") -> pd.DataFrame:
+    """The first page's table: arm x classifier, each cell the paired difference to `none`
+    with its 95 % CI and its reading (gain, LOSS, no detectable difference, too wide); a
+    classifier at a ceiling says "no room" in every cell."""
+    rows = compared_arms(table, metric)
+    out = pd.DataFrame(index=pd.Index(list(dict.fromkeys(rows["arm"])), name="arm"))
+    for clf in classifiers:
+        ceiling = ceiling_of(table, clf, metric) is not None
+        cells = {}
+        for _, r in rows[rows["classifier"] == clf].iterrows():
+            word = READING_WORDS[reading(r["diff_ci_low"], r["diff_ci_high"], metric)]
+            if ceiling and word != "gain":
+                word = "no room to improve"
+            cells[r["arm"]] = (f"{r['diff_vs_none']:+.3f} [{r['diff_ci_low']:+.3f}, "
+                               f"{r['diff_ci_high']:+.3f}] {word}")
+        out[clf] = pd.Series(cells)
+    return out.fillna("")
+
+
+def _list_table(frame: pd.DataFrame, title: str) -> str:
+    """`frame` (index and columns) as an RST list-table."""
+    header = [frame.index.name or ""] + [str(c) for c in frame.columns]
+    body = [[str(i)] + [str(v) for v in row] for i, row in zip(frame.index, frame.to_numpy(),
+                                                              strict=True)]
+    lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
+    for row in [header] + body:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines)
+
+
+def landing_rst(lines: list[str], description: str, table: pd.DataFrame | None = None,
+                metric: str = "auroc") -> str:
+    """The report's first page: the answer (the compact `answer_table` first, when given, then
+    the sentences), then the workflow's own description."""
     title = "The answer"
     items = "\n".join(f"* {line}" for line in lines)
     note = ("Differences are paired (same splits) with Nadeau-Bengio corrected 95 % CIs; "
             "\"improved\" means the whole CI lies above 0.")
-    return f"{title}\n{'=' * len(title)}\n\n{items}\n\n{note}\n\n{description}"
+    head = f"{title}\n{'=' * len(title)}\n\n"
+    if table is not None and not table.empty:
+        label = METRIC_LABELS.get(metric, metric)
+        head += _list_table(table, f"{label} difference to no augmentation (95 % CI) and its "
+                            "reading") + "\n\n"
+    return f"{head}{items}\n\n{note}\n\n{description}"
 
 
 def noop_arms_note(per_fold: pd.DataFrame) -> str:

@@ -30,7 +30,7 @@ def _read(path, reader) -> pd.DataFrame:
 def verdict_job(inputs: dict, s: dict, description_rst, outputs: dict) -> list[str]:
     """Write verdict.txt, the landing page and one HTML page per table; return the sentences."""
     from genogan.benchmark.jobs import read_tsv
-    from genogan.benchmark.verdict import landing_rst, verdict_lines
+    from genogan.benchmark.verdict import answer_table, landing_rst, verdict_lines
 
     tables = {key: _read(inputs[key], read_tsv) for key in ("aggregate", "inflation", "worth")}
     for key in ("splits", "close_pairs"):  # the sentence on grouped splits
@@ -41,7 +41,11 @@ def verdict_job(inputs: dict, s: dict, description_rst, outputs: dict) -> list[s
     lines = verdict_lines(tables, s["classifiers"], main_classifier=s["main_classifier"],
                           quality_flags=overview)
     atomic_write_text(outputs["verdict"], "\n".join(lines) + "\n")
-    atomic_write_text(outputs["landing"], landing_rst(lines, Path(description_rst).read_text()))
+    classifiers = [s["main_classifier"]] + [c for c in s["classifiers"]
+                                            if c != s["main_classifier"]]
+    table = answer_table(tables["aggregate"], classifiers) if len(tables["aggregate"]) else None
+    atomic_write_text(outputs["landing"], landing_rst(lines, Path(description_rst).read_text(),
+                                                      table))
     if overview is not None:
         tables["quality"] = overview
     for key, (title, note) in REPORT_TABLES.items():
