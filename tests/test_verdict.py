@@ -130,7 +130,7 @@ def test_comparator_sentence_names_the_families_that_beat_it():
 
 
 def test_a_ceiling_is_no_room_to_improve_not_a_finding():
-    """The issue's microarray case: every arm at AUROC 0.998, differences +0.000 [+0.000, +0.000]."""
+    """The issue's microarray case: every arm at AUROC 0.998, differences +0.000 [0, 0]."""
     none = _row("none", np.nan, np.nan, np.nan, np.nan, mean=0.998, ci=(0.995, 1.0))
     table = pd.DataFrame([none, _row("smote", 0.0, 0.0, 0.0, 1.0, mean=0.998)])
     text = classifier_sentence(table, "logreg")
