@@ -176,7 +176,7 @@ def load_sample_sheet(path, *, base_dir=".", check_files=True, n_folds=None,
 
 def _check_groups(sheet: pd.DataFrame, n_folds: int | None, path) -> None:
     """Every sample names its group, and every class has a group per fold."""
-    from genogan.benchmark.splits import check_group_counts
+    from genogan.groups import check_group_counts
 
     empty = sheet[sheet["group"] == ""]
     if len(empty):

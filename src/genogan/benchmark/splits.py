@@ -230,24 +230,10 @@ def _check_can_split(samples, y, folds, repeats, groups=None) -> None:
             f"class {str(classes[counts.argmin()])!r} has {counts.min()} samples, fewer than the "
             f"{folds} cross-validation folds", fix="add samples or lower benchmark.folds")
     if groups is not None:
+        from genogan.groups import check_group_counts
+
         check_group_counts(y, groups, folds)
 
-
-def check_group_counts(y, groups, folds: int, path=None) -> None:
-    """Grouped folds need, in every class, at least `folds` groups (each fold's test part takes
-    whole groups)."""
-    frame = pd.DataFrame({"y": np.asarray(y, dtype=str), "group": np.asarray(groups, dtype=str)})
-    per_class = frame.groupby("y")["group"].nunique()
-    short = per_class[per_class < folds]
-    if len(short):
-        cls = short.index[0]
-        example = frame.loc[frame["y"] == cls, "group"].iloc[0]
-        raise GenoganInputError(
-            f"class {cls!r} has samples of {int(short.iloc[0])} group(s) (e.g. {example!r}), "
-            f"fewer than the {folds} cross-validation folds: grouped folds put whole groups in "
-            "each test part", path=path,
-            fix="lower benchmark.folds, add samples of other groups (patients), or check the "
-            "`group` column")
 
 
 def write_splits(splits: pd.DataFrame, path) -> None:
