@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 from genogan_workdir import ROOT, snakemake_cmd  # noqa: E402
 
 PROFILES = {name: ROOT / "profiles" / name / "config.v8+.yaml" for name in ("local", "slurm")}
-GPU_RULES = ("train_gan",)
+GPU_RULES = ("train_gan", "pretrain")
 
 
 def load(name: str) -> dict:

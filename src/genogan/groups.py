@@ -25,3 +25,10 @@ def check_group_counts(y, groups, folds: int, path=None) -> None:
             "each test part", path=path,
             fix="lower benchmark.folds, add samples of other groups (patients), or check the "
             "`group` column")
+
+
+def matrix_groups(matrix) -> np.ndarray | None:
+    """The matrix's `group` column (carried from the sheet), or None."""
+    if matrix.extra is None or "group" not in matrix.extra.columns:
+        return None
+    return matrix.extra["group"].astype(str).to_numpy()

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from genogan.errors import GenoganInputError
+from genogan.groups import matrix_groups  # noqa: F401 (API: read with the splits)
 from genogan.features import FeatureMatrix
 
 SPLIT_COLUMNS = ["sample", "condition", "repeat", "fold", "role"]
@@ -179,12 +180,6 @@ def close_pairs(X, samples, fraction: float = CLOSE_PAIR_FRACTION, max_rows: int
     frame["typical"] = typical
     return frame.sort_values("distance", ignore_index=True)
 
-
-def matrix_groups(matrix: FeatureMatrix) -> np.ndarray | None:
-    """The matrix's `group` column (carried from the sheet), or None."""
-    if matrix.extra is None or "group" not in matrix.extra.columns:
-        return None
-    return matrix.extra["group"].astype(str).to_numpy()
 
 
 def split_layout(samples, conditions, folds: int, repeats: int) -> pd.DataFrame:

@@ -48,10 +48,10 @@ def train_file(input_path, out_dir, *, gan_cfg: dict | None = None, model: str |
     """Read a training matrix, train, and write the model directory's files atomically
     (only after training: a killed run leaves checkpoints, never outputs). `init_from`: a
     pretrained model (`store.LoadedModel`) to fine-tune."""
-    from genogan.benchmark.splits import matrix_groups
     from genogan.features import read_matrix
     from genogan.generators.store import save_trained
     from genogan.generators.train import train_model
+    from genogan.groups import matrix_groups
     from genogan.io import timed
 
     logger = logger or logging.getLogger("genogan")
@@ -81,6 +81,7 @@ def pretrain_file(matrix_path, space_path, out_dir, *, classes, gan_cfg: dict | 
     from genogan.generators.train import pretrain_model
     from genogan.io import timed
     from genogan.reference_space import read_space
+
     logger = logger or logging.getLogger("genogan")
     model = model or default_model()
     ref = read_matrix(matrix_path)
