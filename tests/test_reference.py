@@ -412,3 +412,38 @@ def test_real_ref_and_projection_with_no_labelled_reference_row():
     X, y = rep.labelled_rows()
     assert X.shape == (0, 3) and len(y) == 0
     assert evaluate("none+ref", rep)["n_train_synthetic"] == 0
+
+
+def test_reference_reads_go_through_the_study_align_and_kmer_rules(tmp_path):
+    """A dry run: each reference sample's reads get the study's own kmer_profile job (same k,
+    same path), and rule reference_matrix reads exactly those count files."""
+    from conftest import run_snakemake, write_config
+
+    (tmp_path / "genome.fa").write_text(">chr1\n" + "ACGTTGCA" * 50 + "\n")
+    rows = {"study": [], "reference": []}
+    for cohort, prefix, n in (("study", "S", 8), ("reference", "R", 3)):
+        for i in range(n):
+            fq = tmp_path / f"{prefix}{i}.fq"
+            fq.write_text(f"@{prefix}{i}_r\n{'ACGTTGCAAC'[i % 5:] + 'ACGT' * 5}\n+\n"
+                          f"{'I' * (len('ACGTTGCAAC'[i % 5:]) + 20)}\n")
+            rows[cohort].append((f"{prefix}{i}", ["case", "control"][i % 2], str(fq)))
+    pd.DataFrame(rows["study"], columns=["sample", "condition", "fq1"]).to_csv(
+        tmp_path / "samples.tsv", sep="\t", index=False)
+    pd.DataFrame([(s, fq) for s, _, fq in rows["reference"]], columns=["sample", "fq1"]).to_csv(
+        tmp_path / "ref.tsv", sep="\t", index=False)
+    cfg = write_config(tmp_path, {
+        "samples": str(tmp_path / "samples.tsv"), "reference": str(tmp_path / "genome.fa"),
+        "demo": {"enabled": False}, "kmers": {"k": 3, "source": "reads"},
+        "reference_cohort": {"samples": str(tmp_path / "ref.tsv"), "rank": 2},
+        "benchmark": {"folds": 2, "repeats": 1, "arms": ["none", "none+ref"],
+                      "classifiers": ["logreg"], "quality_baselines": [],
+                      "dose_response": {"enabled": False}, "learning_curve": {"enabled": False},
+                      "null_control": {"enabled": False}, "leaky_control": {"enabled": False}}})
+    out = run_snakemake(tmp_path, "--configfile", str(cfg), "-n", "-p",
+                        "results/reference/space.json").stdout
+    for sample in ("R0", "R1", "R2"):
+        assert f"results/kmers/{sample}.npz" in out
+    job = out[out.index("rule reference_matrix:"):]
+    job = job[:job.index("\n\n")]
+    assert all(f"results/kmers/R{i}.npz" in job for i in range(3))
+    assert "results/kmers/S0.npz" not in job

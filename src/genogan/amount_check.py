@@ -36,17 +36,18 @@ def arm_additions(parts: dict, bench: dict) -> dict[str, dict[str, int]]:
     augmenting arm of the plan; `class_weight` counts as adding 1 when it reweights anything
     (its classes differ in size) and 0 when all weights are equal."""
     from genogan.benchmark.arms import parse_arm
-    from genogan.benchmark.names import class_counts
+    from genogan.benchmark.names import base_method, class_counts
     from genogan.benchmark.targets import classify_jobs
 
     added: dict[str, dict[str, int]] = {}
     for dataset, arm_id, _ in classify_jobs(bench):
         arm = parse_arm(arm_id)
-        if arm.method == "none" or arm.leaky or dataset not in parts:
-            continue
+        method = base_method(arm.method)  # `+ref` arms add as their method does
+        if method in ("none", "real") or arm.leaky or dataset not in parts:
+            continue  # none(+ref) adds nothing by design; real+ref adds reference rows
         counts = parts[dataset][0]
         counts = counts[counts > 0]
-        if arm.method == "class_weight":
+        if method == "class_weight":
             n = int(counts.nunique() > 1)
         else:
             y = np.repeat(counts.index.to_numpy(), counts.to_numpy())
@@ -68,11 +69,11 @@ def check_augmentation_adds(sheet: pd.DataFrame, config: dict, path=None,
     layout = _layout(sheet)
     log = logger or logging.getLogger("genogan")
     never = sorted(a for a, per in added.items() if not any(per.values()))
-    if "class_weight" in never:  # no amount can change that: a warning, the arm is harmless
-        never.remove("class_weight")
-        del added["class_weight"]
-        log.warning("arm class_weight reweights nothing: classes %s are balanced in every "
-                    "training part, so it equals `none` (drop it from benchmark.arms)", layout)
+    for arm in [a for a in never if a in ("class_weight", "class_weight+ref")]:
+        never.remove(arm)  # no amount can change that: a warning, the arm is harmless
+        del added[arm]
+        log.warning("arm %s reweights nothing: classes %s are balanced in every training part, "
+                    "so it equals `none` (drop it from benchmark.arms)", arm, layout)
     if never:
         raise GenoganInputError(
             f"arm(s) {', '.join(never)} add no synthetic sample in any training part: with "
