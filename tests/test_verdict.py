@@ -139,6 +139,9 @@ def test_a_ceiling_is_no_room_to_improve_not_a_finding():
     assert "+0.000" not in text
     below = pd.DataFrame([_row("none", np.nan, np.nan, np.nan, np.nan, ci=(0.6, 0.98)),
                           _row("smote", 0.0, 0.0, 0.0, 1.0)])
+    wide = pd.DataFrame([_row("none", np.nan, np.nan, np.nan, np.nan, mean=0.73,
+                              ci=(0.34, 1.0)), _row("smote", 0.01, -0.2, 0.22, 0.9)])
+    assert "no room" not in classifier_sentence(wide, "logreg")  # a wide CI is no ceiling
     zero = classifier_sentence(below, "logreg")  # not a ceiling, but a zero-width zero
     assert "every arm scored exactly as no augmentation" in zero and "+0.000" not in zero
 

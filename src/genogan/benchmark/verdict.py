@@ -90,16 +90,17 @@ CEILING_SHARE = 0.01  # `none` within 1 % of the metric's range from its maximum
 
 
 def ceiling_of(table: pd.DataFrame, classifier: str, metric: str) -> pd.Series | None:
-    """`none`'s main row when its CI reaches within CEILING_SHARE of the metric's maximum (no
-    room for any arm to improve), else None."""
+    """`none`'s main row when its whole CI lies within CEILING_SHARE of the metric's maximum (no
+    room for any arm to improve), else None. The lower bound decides: with few splits a CI
+    clipped at the maximum (e.g. AUROC 0.73, CI 0.34 to 1.00) is wide, not a ceiling."""
     lo, hi = metric_range(metric)
     none = table[(table["scenario"] == "main") & (table["percent"] == 100)
                  & (table["metric"] == metric) & (table["classifier"] == classifier)
                  & (table["arm"] == "none") & ~table["leaky"].astype(bool)]
-    if none.empty or "ci_high" not in none or not np.isfinite(float(none["ci_high"].iloc[0])):
+    if none.empty or "ci_low" not in none or not np.isfinite(float(none["ci_low"].iloc[0])):
         return None
     row = none.iloc[0]
-    return row if row["ci_high"] >= hi - CEILING_SHARE * (hi - lo) else None
+    return row if row["ci_low"] >= hi - CEILING_SHARE * (hi - lo) else None
 
 
 def classifier_sentence(table: pd.DataFrame, classifier: str, metric: str = "auroc") -> str:
