@@ -41,7 +41,13 @@ def read_reference_sheet(path, *, needs_files: bool, base_dir=".",
                          check_files: bool = True) -> pd.DataFrame:
     """The reference sheet, indexed by sample: `condition` filled with `UNLABELLED` where absent
     or empty, `input_kind` per row (reads input: one file column per sample, as the study's)."""
-    from genogan.validate import FILE_COLUMNS, SAMPLE_ID, input_kind, read_sample_sheet
+    from genogan.validate import (
+        FILE_COLUMNS,
+        check_sheet_files,
+        check_sample_ids,
+        input_kind,
+        read_sample_sheet,
+    )
 
     sheet = read_sample_sheet(path)
     known = {"sample", "condition", *FILE_COLUMNS}
@@ -53,23 +59,11 @@ def read_reference_sheet(path, *, needs_files: bool, base_dir=".",
             fix=f"use {sorted(known)} (condition optional), or prefix metadata with 'meta_'")
     if "condition" not in sheet.columns:
         sheet["condition"] = UNLABELLED
-    bad = [s for s in sheet["sample"] if not SAMPLE_ID.match(s)]
-    dup = sheet["sample"][sheet["sample"].duplicated()]
-    if bad or len(dup):
-        raise GenoganInputError("invalid sample id" if bad else "duplicate sample id",
-                                path=path, sample=bad[0] if bad else dup.iloc[0],
-                                fix="unique ids of letters, digits, '.', '_' or '-'")
+    check_sample_ids(sheet, path)
     sheet["input_kind"] = [input_kind(row, path, allow_none=not needs_files)
                            for _, row in sheet.iterrows()]
     if check_files:
-        from genogan.io import check_input_file
-
-        for _, row in sheet.iterrows():
-            for col in FILE_COLUMNS:
-                if row.get(col, ""):
-                    check_input_file(Path(base_dir) / row[col], f"reference {col} file",
-                                     sample=row["sample"], fix="correct the path in the "
-                                     "reference sheet")
+        check_sheet_files(sheet, Path(base_dir), what="reference ")
     return sheet.set_index("sample", drop=False)
 
 
@@ -93,27 +87,38 @@ def check_disjoint_from_study(study: pd.DataFrame, reference: pd.DataFrame, *, s
             sample=shared[0], fix=FIX_OVERLAP)
     if not check_files:
         return
-    study_files = _file_digests(study, base_dir)
-    for digest, (ref_sample, ref_file) in _file_digests(reference, base_dir).items():
-        if digest in study_files:
-            sample, file = study_files[digest]
+    study_files, ref_files = _input_files(study, base_dir), _input_files(reference, base_dir)
+    # equal contents have equal sizes: only files whose size the other sheet also has are
+    # hashed (at parse time, a cohort's FASTQs would otherwise be read in full at every start)
+    sizes = {p.stat().st_size for _, _, p in study_files} & {
+        p.stat().st_size for _, _, p in ref_files}
+    study_digests = _digests(study_files, sizes)
+    for digest, (ref_sample, ref_file) in _digests(ref_files, sizes).items():
+        if digest in study_digests:
+            sample, file = study_digests[digest]
             raise GenoganInputError(
                 f"reference sample {ref_sample!r} reads the same file as study sample "
                 f"{sample!r} ({ref_file} has the contents of {file})", path=reference_path,
                 sample=ref_sample, fix=FIX_OVERLAP)
 
 
-def _file_digests(sheet: pd.DataFrame, base_dir) -> dict[str, tuple[str, str]]:
-    from genogan.provenance import sha256
+def _input_files(sheet: pd.DataFrame, base_dir) -> list[tuple[str, str, Path]]:
+    """(sample, file as written, path) of every existing input file a sheet names."""
     from genogan.validate import FILE_COLUMNS
 
-    out = {}
-    for _, row in sheet.iterrows():
-        for col in FILE_COLUMNS:
-            value = row.get(col, "")
-            path = Path(base_dir) / value if value else None
-            if path is not None and path.is_file():
-                out.setdefault(sha256(path), (row["sample"], str(value)))
+    return [(row["sample"], str(row[col]), Path(base_dir) / row[col])
+            for _, row in sheet.iterrows() for col in FILE_COLUMNS
+            if row.get(col, "") and (Path(base_dir) / row[col]).is_file()]
+
+
+def _digests(files, sizes) -> dict[str, tuple[str, str]]:
+    """SHA-256 -> (sample, file) of the files whose size is in `sizes` (first one per digest)."""
+    from genogan.provenance import sha256
+
+    out: dict[str, tuple[str, str]] = {}
+    for sample, value, path in files:
+        if path.stat().st_size in sizes:
+            out.setdefault(sha256(path), (sample, value))
     return out
 
 

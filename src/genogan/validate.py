@@ -68,6 +68,16 @@ def _check_columns(sheet: pd.DataFrame, path) -> None:
 
 
 def _check_ids(sheet: pd.DataFrame, path) -> None:
+    check_sample_ids(sheet, path)
+    empty = sheet[sheet["condition"] == ""]
+    if len(empty):
+        raise GenoganInputError("empty condition (class label)", path=path,
+                                sample=empty["sample"].iloc[0], fix="fill in `condition`")
+
+
+def check_sample_ids(sheet: pd.DataFrame, path) -> None:
+    """Every id matches the rules' `sample` wildcard and is unique (study and reference
+    sheets)."""
     for sample in sheet["sample"]:
         if not SAMPLE_ID.match(sample):
             raise GenoganInputError(
@@ -77,10 +87,6 @@ def _check_ids(sheet: pd.DataFrame, path) -> None:
     if len(dup):
         raise GenoganInputError("duplicate sample id", path=path, sample=dup.iloc[0],
                                 fix="give every row a unique `sample`")
-    empty = sheet[sheet["condition"] == ""]
-    if len(empty):
-        raise GenoganInputError("empty condition (class label)", path=path,
-                                sample=empty["sample"].iloc[0], fix="fill in `condition`")
 
 
 def input_kind(row: pd.Series, path=None, allow_none=False) -> str | None:
@@ -102,13 +108,14 @@ def input_kind(row: pd.Series, path=None, allow_none=False) -> str | None:
     return {"fq1": "fastq"}.get(kinds[0], kinds[0])
 
 
-def _check_files(sheet: pd.DataFrame, base_dir: Path) -> None:
+def check_sheet_files(sheet: pd.DataFrame, base_dir: Path, what: str = "") -> None:
+    """Every file a sheet row names exists and is readable (`what`: e.g. "reference ")."""
     for _, row in sheet.iterrows():
         for col in FILE_COLUMNS:
             value = row.get(col, "")
             if not value:
                 continue
-            check_input_file(base_dir / value, f"{col} file", sample=row["sample"],
+            check_input_file(Path(base_dir) / value, f"{what}{col} file", sample=row["sample"],
                              fix="correct the path in the sheet (relative paths are relative "
                              "to the working directory)")
 
@@ -166,7 +173,7 @@ def load_sample_sheet(path, *, base_dir=".", check_files=True, n_folds=None,
     _check_ids(sheet, path)
     sheet["input_kind"] = [input_kind(row, path, allow_no_input) for _, row in sheet.iterrows()]
     if check_files:
-        _check_files(sheet, Path(base_dir))
+        check_sheet_files(sheet, Path(base_dir))
     check_read_files_distinct(sheet, Path(base_dir), path)
     check_classes(sheet["condition"], n_folds, path)
     if "group" in sheet.columns:

@@ -325,7 +325,7 @@ def write_tsv(df: pd.DataFrame, path) -> None:
 
 READ_DTYPES = {"amount": str, "arm": str, "method": str, "classifier": str, "dataset": str,
                "scenario": str, "positive": str, "sample": str, "condition": str,
-               "predicted": str}
+               "predicted": str, "group": str, "sample_a": str, "sample_b": str}
 
 
 NA_VALUES = ["", "nan", "NaN"]  # only what to_csv writes: 'null' (a scenario) or 'NA' stay text

@@ -16,9 +16,6 @@ LANDING = paths.LANDING
 VERDICT = paths.VERDICT
 
 
-ID_DTYPES = {c: str for c in ("sample", "condition", "group", "sample_a", "sample_b")}
-
-
 def _read(path, reader) -> pd.DataFrame:
     """A table, or an empty one for a scenario that wrote none (e.g. worth without a curve)."""
     try:
@@ -35,7 +32,7 @@ def verdict_job(inputs: dict, s: dict, description_rst, outputs: dict) -> list[s
     tables = {key: _read(inputs[key], read_tsv) for key in ("aggregate", "inflation", "worth")}
     for key in ("splits", "close_pairs"):  # the sentence on grouped splits
         if inputs.get(key):
-            tables[key] = _read(inputs[key], lambda p: pd.read_csv(p, sep="\t", dtype=ID_DTYPES))
+            tables[key] = _read(inputs[key], read_tsv)
     overview = _read(inputs["quality"], lambda p: pd.read_csv(p, sep="\t")) \
         if inputs.get("quality") else None
     lines = verdict_lines(tables, s["classifiers"], main_classifier=s["main_classifier"],
